@@ -1,0 +1,54 @@
+/** Options of the embedded platform (`elastic-serving up`). Every field maps to a flag and an env variable. */
+export interface PlatformOptions {
+  /**
+   * Interface every listener binds to. Anything but loopback requires `token` (the control API can start processes).
+   * @defaultValue '127.0.0.1'
+   */
+  host: string;
+  /** Broker ingress port. @defaultValue 8080 */
+  ingressPort: number;
+  /** Function gateway port. @defaultValue 8081 */
+  gatewayPort: number;
+  /** Control API port. @defaultValue 8090 */
+  controlPort: number;
+  /** State directory: resources, transpiled handlers, replica logs. @defaultValue '.elastic-serving' */
+  stateDir: string;
+  /** Default channel for brokers with no class annotation. @defaultValue 'memory' */
+  channel: 'memory' | 'nats' | 'kafka' | 'redis';
+  /** Bearer token for the control API; required when `host` is not loopback. @defaultValue undefined */
+  token?: string;
+  /** Directory of resource YAML applied at start (the demo). `false` applies nothing. @defaultValue 'deploy/local' */
+  demoDir: string | false;
+  /** Ingress body limit in bytes. @defaultValue 1048576 */
+  maxBodyBytes: number;
+  /** Memory channel bound: events held at once. @defaultValue 100000 */
+  memoryMaxEvents: number;
+  /** Memory channel bound: bytes held at once. @defaultValue 268435456 */
+  memoryMaxBytes: number;
+  /** How long shutdown waits for in-flight deliveries. @defaultValue 10000 */
+  shutdownGraceMs: number;
+  /** pino log level. @defaultValue 'info' */
+  logLevel: string;
+}
+
+export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
+  host: '127.0.0.1',
+  ingressPort: 8080,
+  gatewayPort: 8081,
+  controlPort: 8090,
+  stateDir: '.elastic-serving',
+  channel: 'memory',
+  demoDir: 'deploy/local',
+  maxBodyBytes: 1024 * 1024,
+  memoryMaxEvents: 100_000,
+  memoryMaxBytes: 256 * 1024 * 1024,
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+};
+
+export interface RunningPlatform {
+  /** Base URLs actually bound (ports resolved when 0 was asked). */
+  urls: { ingress: string; gateway: string; control: string };
+  /** Stops ingress first, lets deliveries finish (bounded), stops replicas, closes everything. */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+/** The load settings of DESIGN §10: the same for a figure and its baseline. */
+export const LOAD = { connections: 64, warmupSeconds: 3, measureSeconds: 10, runs: 3, bodyBytes: 1024 } as const;
+
+export interface LoadResult {
+  /** 2xx responses per second over the measured window. */
+  okPerSecond: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** A 1 KiB JSON body (what every throughput figure sends). */
+export function jsonBody(bytes: number = LOAD.bodyBytes): string {
+  const prefix = '{"pad":"';
+  const suffix = '"}';
+  return prefix + 'x'.repeat(bytes - prefix.length - suffix.length) + suffix;
+}
+
+/** Runs autocannon as its own process (load never comes from the process under test). */
+export function autocannon(
+  url: string,
+  opts: { headers: Record<string, string>; body: string; seconds: number; connections?: number },
+): Promise<LoadResult> {
+  const args = [autocannonBin, '-j', '-n', '-I', '-m', 'POST', '-c', String(opts.connections ?? LOAD.connections)];
+  args.push('-d', String(opts.seconds), '-b', opts.body);
+  for (const [k, v] of Object.entries(opts.headers)) args.push('-H', `${k}=${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
+      const r = JSON.parse(out);
+      resolve({ okPerSecond: r['2xx'] / r.duration, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+    });
+  });
+}
+
+/** DESIGN §10: 3 s warm-up, then 10 s measured; the median of 3 such runs. `measure` may wrap each run. */
+export async function medianRate(
+  url: string,
+  opts: { headers: Record<string, string>; body: string },
+  measure?: (run: () => Promise<LoadResult>) => Promise<number>,
+): Promise<number> {
+  const rates: number[] = [];
+  for (let i = 0; i < LOAD.runs; i++) {
+    await autocannon(url, { ...opts, seconds: LOAD.warmupSeconds });
+    const run = () => autocannon(url, { ...opts, seconds: LOAD.measureSeconds });
+    rates.push(measure ? await measure(run) : (await run()).okPerSecond);
+  }
+  return median(rates);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function ceHeaders(type = 'dev.elasticserving.bench'): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'ce-specversion': '1.0',
+    'ce-id': '[<id>]',
+    'ce-source': '/bench',
+    'ce-type': type,
+  };
+}

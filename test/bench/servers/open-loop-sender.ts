@@ -1,0 +1,58 @@
+// Open-loop load: sends events on a fixed schedule (RATE per second for SECONDS), never waiting for answers, so a
+// slow system cannot slow the sender down and hide its queueing. Each event carries its scheduled send time in
+// the `benchsent` extension (epoch ms, fractional); latency is measured from that time at the subscriber.
+import { Pool } from 'undici';
+
+const [url, rateArg, secondsArg] = process.argv.slice(2);
+if (!url || !rateArg || !secondsArg) {
+  console.error('usage: open-loop-sender <url> <events-per-second> <seconds>');
+  process.exit(2);
+}
+const rate = Number(rateArg);
+const total = rate * Number(secondsArg);
+const target = new URL(url);
+const pool = new Pool(target.origin, { connections: 64 });
+const body = JSON.stringify({ pad: 'x'.repeat(1000) });
+const now = () => performance.timeOrigin + performance.now();
+
+let sent = 0;
+let ok = 0;
+let failed = 0;
+const start = now();
+const inflight: Promise<void>[] = [];
+while (sent < total) {
+  const due = start + (sent * 1000) / rate;
+  const wait = due - now();
+  if (wait > 1) await new Promise((r) => setTimeout(r, wait - 0.5));
+  // Send everything that is due: the schedule, not the answers, sets the pace.
+  while (sent < total && start + (sent * 1000) / rate <= now()) {
+    const scheduled = start + (sent * 1000) / rate;
+    const p = pool
+      .request({
+        path: target.pathname,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': `ol-${sent}`,
+          'ce-source': '/bench/open-loop',
+          'ce-type': 'dev.elasticserving.bench',
+          'ce-benchsent': scheduled.toFixed(3),
+        },
+        body,
+      })
+      .then(async (res) => {
+        await res.body.dump();
+        if (res.statusCode === 202) ok++;
+        else failed++;
+      })
+      .catch(() => {
+        failed++;
+      });
+    inflight.push(p);
+    sent++;
+  }
+}
+await Promise.all(inflight);
+await pool.close();
+process.stdout.write(`${JSON.stringify({ sent, ok, failed, seconds: (now() - start) / 1000 })}\n`);

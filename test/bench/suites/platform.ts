@@ -1,0 +1,1 @@
+export const platformSuite = { name: 'platform', description: 'todo', async run() { return []; } };
