@@ -1,7 +1,16 @@
 import type { Logger } from 'pino';
 import type { EventLog, Subscription } from '../../brokers/contract.ts';
 import type { Metrics } from '../core/metrics.ts';
+import { type ResolvedDeliveryPolicy, backoffMs } from '../core/delivery/index.ts';
 import { type TriggerTarget, triggerHandler } from './trigger-delivery.ts';
+
+/** Upper bound of one delivery with all its retries (and a dead-letter pass), for the ack deadline. */
+function maxDeliveryMs(policy: ResolvedDeliveryPolicy): number {
+  const perAttempt = policy.timeoutMs ?? 30_000;
+  let total = perAttempt;
+  for (let n = 0; n < policy.retry; n++) total += perAttempt + Math.max(backoffMs(policy, n), policy.retryAfterMaxMs ?? 0);
+  return total * 2;
+}
 
 /** How one trigger consumes its broker's topic. */
 export interface TriggerSubscriptionSpec extends TriggerTarget {
@@ -29,7 +38,8 @@ export class Router {
     const sub = await spec.log.subscribe(spec.topic, spec.group, handler, {
       ordered: spec.ordered,
       maxInFlight: spec.maxInFlight,
-      ackWaitMs: Math.max(30_000, spec.policy.timeoutMs ?? 0) * (spec.policy.retry + 2),
+      // The handler holds an event through all its retries, so the ack deadline must outlast them.
+      ackWaitMs: maxDeliveryMs(spec.policy) * 2 + 30_000,
     });
     this.subscriptions.set(key, { spec, sub });
   }

@@ -4,8 +4,8 @@ import { type CloudEvent, EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloud
 import {
   type DeliveryOutcome,
   type ResolvedDeliveryPolicy,
-  deadLetterExtensions,
   deliverWithRetries,
+  withDeadLetterExtensions,
 } from '../core/delivery/index.ts';
 import type { Filter } from '../core/filters/index.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -73,7 +73,7 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
       await handleReply(target, ctx, event, (outcome.result as SendResult | undefined)?.reply);
       return;
     }
-    if (ctx.shutdown.aborted) throw new Error('shutting down: event stays queued');
+    if (outcome.aborted || ctx.shutdown.aborted) throw new Error('shutting down: event stays queued');
     await deadLetter(target, ctx, event, outcome);
   };
 }
@@ -104,11 +104,7 @@ async function deadLetter(target: TriggerTarget, ctx: DeliveryContext, event: Cl
       'delivery failed after all retries and the trigger has no dead-letter sink: event dropped');
     return;
   }
-  const failed = forSubscriber(event);
-  const dead: CloudEvent = {
-    attributes: { ...failed.attributes, ...deadLetterExtensions(target.subscriberUri, outcome) },
-    data: failed.data,
-  };
+  const dead = withDeadLetterExtensions(forSubscriber(event), target.subscriberUri, outcome);
   const sent = await deliverWithRetries(
     (_timeoutMs, signal) => sendEvent(target.deadLetterUri!, dead, signal),
     target.policy,

@@ -1,0 +1,73 @@
+import type { EventLog } from '../../../brokers/contract.ts';
+import type { DeliverySpec } from '../../core/delivery/index.ts';
+import { ElasticServingError } from '../../core/errors.ts';
+import { type ChannelName, brokerChannel } from '../../controller/resources/index.ts';
+import type { Resource, ResourceStatus } from '../../controller/resources/types.ts';
+import { type AddressBook, brokerUrl } from '../addresses.ts';
+import { readyStatus } from './status.ts';
+
+/** A broker the platform serves: its channel and topic, and the delivery its triggers inherit. */
+export interface ServedBroker {
+  namespace: string;
+  name: string;
+  channel: ChannelName;
+  log: EventLog;
+  topic: string;
+  delivery?: DeliverySpec;
+}
+
+/**
+ * The brokers the platform currently serves, shared by the ingress (where to append) and the trigger
+ * reconciler (where to subscribe).
+ */
+export class BrokerRegistry {
+  private readonly brokers = new Map<string, ServedBroker>();
+
+  get(namespace: string, name: string): ServedBroker | undefined {
+    return this.brokers.get(`${namespace}/${name}`);
+  }
+
+  set(broker: ServedBroker): void {
+    this.brokers.set(`${broker.namespace}/${broker.name}`, broker);
+  }
+
+  delete(namespace: string, name: string): ServedBroker | undefined {
+    const key = `${namespace}/${name}`;
+    const broker = this.brokers.get(key);
+    this.brokers.delete(key);
+    return broker;
+  }
+}
+
+export interface BrokerReconcilerDeps {
+  registry: BrokerRegistry;
+  addresses: AddressBook;
+  defaultChannel: ChannelName;
+  /** The EventLog of a channel, or a reason why this build/config cannot run it. */
+  channel(name: ChannelName): EventLog | string;
+}
+
+export function topicOf(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
+export async function reconcileBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<ResourceStatus> {
+  const namespace = broker.metadata.namespace ?? 'default';
+  const name = broker.metadata.name;
+  const channel = brokerChannel(broker, deps.defaultChannel);
+  const log = deps.channel(channel);
+  if (typeof log === 'string') {
+    deps.registry.delete(namespace, name);
+    throw new ElasticServingError('ES_ERR_NOT_READY', `channel ${channel} unavailable: ${log}`);
+  }
+  const topic = topicOf(namespace, name);
+  await log.ensureTopic(topic);
+  const spec = (broker.spec ?? {}) as { delivery?: DeliverySpec };
+  deps.registry.set({ namespace, name, channel, log, topic, delivery: spec.delivery });
+  return { ...readyStatus(broker, 'BrokerReady', `channel ${channel}`), address: { url: brokerUrl(deps.addresses, namespace, name) } };
+}
+
+export async function removeBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<void> {
+  const served = deps.registry.delete(broker.metadata.namespace ?? 'default', broker.metadata.name);
+  if (served) await served.log.deleteTopic(served.topic);
+}

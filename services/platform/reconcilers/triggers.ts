@@ -1,0 +1,66 @@
+import { type DeliverySpec, resolveDeliveryPolicy } from '../../core/delivery/index.ts';
+import { ElasticServingError } from '../../core/errors.ts';
+import { compileTriggerFilter } from '../../core/filters/index.ts';
+import { type TriggerSpec, triggerFlowControl } from '../../controller/resources/index.ts';
+import type { Resource, ResourceStatus } from '../../controller/resources/types.ts';
+import { RateLimiter } from '../../router/flow-control.ts';
+import type { Router } from '../../router/router.ts';
+import { type AddressBook, type Destination, resolveDestination } from '../addresses.ts';
+import type { BrokerRegistry } from './brokers.ts';
+import { readyStatus } from './status.ts';
+
+export interface TriggerReconcilerDeps {
+  registry: BrokerRegistry;
+  router: Router;
+  addresses: AddressBook;
+}
+
+export function triggerKey(trigger: Resource): string {
+  return `${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
+}
+
+/**
+ * Resolves a Trigger into a router subscription: its broker's channel, compiled filter, subscriber and
+ * dead-letter addresses, the delivery policy (the Trigger's spec replaces the Broker's wholesale) and flow control.
+ */
+export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcilerDeps): Promise<ResourceStatus> {
+  const namespace = trigger.metadata.namespace ?? 'default';
+  const spec = trigger.spec as unknown as TriggerSpec;
+  const broker = deps.registry.get(namespace, spec.broker);
+  if (!broker) {
+    await deps.router.remove(triggerKey(trigger), false);
+    throw new ElasticServingError('ES_ERR_NOT_READY', `broker ${namespace}/${spec.broker} does not exist or is not ready`);
+  }
+  const filter = compileTriggerFilter(spec as Parameters<typeof compileTriggerFilter>[0]);
+  const subscriberUri = resolveDestination(deps.addresses, spec.subscriber as Destination, namespace);
+  const policy = resolveDeliveryPolicy(broker.delivery, spec.delivery as DeliverySpec | undefined);
+  const deadLetterUri = policy.deadLetterSink
+    ? resolveDestination(deps.addresses, policy.deadLetterSink as Destination, namespace)
+    : undefined;
+  const flow = triggerFlowControl(trigger);
+  await deps.router.upsert(triggerKey(trigger), {
+    namespace,
+    name: trigger.metadata.name,
+    filter,
+    subscriberUri,
+    policy,
+    deadLetterUri,
+    log: broker.log,
+    topic: broker.topic,
+    // uid in the group: a Trigger deleted and created again under the same name starts afresh, as in Knative.
+    group: `trigger.${namespace}.${trigger.metadata.name}.${trigger.metadata.uid ?? ''}`,
+    ordered: flow.order === 'ordered',
+    maxInFlight: flow.maxInFlight,
+    rateLimiter: flow.rateLimit ? new RateLimiter(flow.rateLimit) : undefined,
+    publishReply: (event) => broker.log.append(broker.topic, [event]),
+  });
+  return {
+    ...readyStatus(trigger, 'TriggerReady', `delivering from broker ${spec.broker} (${broker.channel})`),
+    subscriberUri,
+    ...(deadLetterUri ? { deadLetterSinkUri: deadLetterUri } : {}),
+  };
+}
+
+export async function removeTrigger(trigger: Resource, deps: TriggerReconcilerDeps): Promise<void> {
+  await deps.router.remove(triggerKey(trigger), true);
+}
