@@ -1,0 +1,133 @@
+import { type Command, Option } from 'commander';
+import type { PlatformOptions, RunningPlatform } from '../../platform/options.ts';
+import { type CommandContext, examples } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { PACKAGE_ROOT } from '../package-info.ts';
+import { buildPlatformOptions, UP_ENV, type UpFlags } from '../up-options.ts';
+
+/** Starts the embedded platform; the real one is imported only when `up` runs, so other commands stay light. */
+export type StartPlatform = (options: PlatformOptions) => Promise<RunningPlatform>;
+
+async function defaultStartPlatform(options: PlatformOptions): Promise<RunningPlatform> {
+  const { startPlatform } = await import('../../platform/platform.ts');
+  return startPlatform(options);
+}
+
+/** What `up` prints once everything listens: addresses and how to send a first event. */
+export function upBanner(options: PlatformOptions, running: RunningPlatform): string {
+  const { ingress, gateway, control } = running.urls;
+  const ingressFlag = ingress === 'http://127.0.0.1:8080' ? '' : ` --ingress ${ingress}`;
+  const serverFlag = control === 'http://127.0.0.1:8090' ? '' : ` --server ${control}`;
+  const lines = [
+    'elastic-serving is up',
+    `  broker ingress    ${ingress}/{namespace}/{broker}`,
+    `  function gateway  ${gateway}/{namespace}/{function}/`,
+    `  control API       ${control}${options.token ? ' (bearer token required)' : ''}`,
+    `  state directory   ${options.stateDir}`,
+    `  channel           ${options.channel}${options.channel === 'memory' ? ' (in memory: events do not survive a restart)' : ''}`,
+    options.demoDir === false ? '  demo              off' : `  demo              applied from ${options.demoDir}`,
+    '',
+    'Send an event:',
+    `  curl -i -X POST ${ingress}/default/default -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /me' \\`,
+    `       -H 'ce-type: dev.elasticserving.demo' -H 'content-type: application/json' -d '{"hello":"world"}'`,
+    `  npx elastic-serving send${ingressFlag} --type dev.elasticserving.demo --source /me --data '{"hello":"world"}'`,
+    `  npx elastic-serving${serverFlag} get triggers`,
+    '',
+    'Press Ctrl+C to stop.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerUp(program: Command, ctx: CommandContext, start: StartPlatform = defaultStartPlatform): void {
+  const d = (flag: string, text: string, dflt?: string): string =>
+    `${text} (env ${UP_ENV[flag]}${dflt === undefined ? '' : `, default ${dflt}`})`;
+  program
+    .command('up')
+    .summary('run the embedded platform in this process')
+    .description(
+      'run the embedded platform in this process (ingress, router, activator, functions, control API) until Ctrl+C',
+    )
+    .option('--host <host>', d('host', 'interface to bind; beyond loopback a --token is required', '127.0.0.1'))
+    .option('--ingress-port <port>', d('ingressPort', 'broker ingress port', '8080'))
+    .option('--gateway-port <port>', d('gatewayPort', 'function gateway port', '8081'))
+    .option('--control-port <port>', d('controlPort', 'control API port', '8090'))
+    .option(
+      '--state-dir <dir>',
+      d('stateDir', 'state directory: resources, transpiled handlers, logs', '.elastic-serving'),
+    )
+    .addOption(
+      new Option('--channel <kind>', d('channel', 'default channel for brokers', 'memory')).choices([
+        'memory',
+        'nats',
+        'kafka',
+        'redis',
+      ]),
+    )
+    .option('--token <token>', d('token', 'bearer token the control API requires'))
+    .option('--no-demo', 'do not apply the demo resources (env ES_NO_DEMO=1)')
+    .option(
+      '--demo-dir <dir>',
+      d('demoDir', 'resource YAML applied at start; "none" disables', 'the package deploy/local'),
+    )
+    .option('--max-body-bytes <n>', d('maxBodyBytes', 'ingress body limit in bytes', '1048576'))
+    .option('--memory-max-events <n>', d('memoryMaxEvents', 'memory channel bound in events', '100000'))
+    .option('--memory-max-bytes <n>', d('memoryMaxBytes', 'memory channel bound in bytes', '268435456'))
+    .option(
+      '--shutdown-grace-ms <ms>',
+      d('shutdownGraceMs', 'how long shutdown waits for in-flight deliveries', '10000'),
+    )
+    .addOption(
+      new Option('--log-level <level>', d('logLevel', 'log level', 'info')).choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      `\nFlags win over environment variables, which win over defaults.${examples(
+        'elastic-serving up',
+        'elastic-serving up --no-demo --ingress-port 9080 --state-dir /tmp/es',
+        'ES_CHANNEL=nats elastic-serving up --log-level debug',
+        'elastic-serving up --host 0.0.0.0 --token "$(openssl rand -hex 16)"',
+      )}`,
+    )
+    .action(async (flags: UpFlags, command: Command) => {
+      // `--token` is also a global option (the client side); commander gives it to whichever level saw it.
+      const token = flags.token ?? command.optsWithGlobals<{ token?: string }>().token;
+      const options = buildPlatformOptions(
+        { ...flags, ...(token ? { token } : {}) },
+        ctx.io.env,
+        ctx.io.cwd,
+        PACKAGE_ROOT,
+      );
+      // Listen for signals before starting: a SIGTERM that lands mid-start still stops replicas cleanly.
+      const shutdown = ctx.io.waitForShutdown();
+      let running: RunningPlatform;
+      try {
+        running = await start(options);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new CliError(
+            `${(err as Error).message} — is another \`elastic-serving up\` running? ` +
+              'Pick free ports with --ingress-port, --gateway-port and --control-port.',
+            { cause: err },
+          );
+        }
+        throw err;
+      }
+      ctx.io.stdout(upBanner(options, running));
+      const signal = await shutdown;
+      ctx.io.stderr(
+        `${signal}: stopping (up to ${options.shutdownGraceMs} ms for in-flight deliveries; again to force)\n`,
+      );
+      await running.stop();
+      ctx.io.stderr('stopped\n');
+      // Whatever handle a service forgot to close, `up` ends here, as promised to process supervisors.
+      ctx.io.exit?.(0);
+    });
+}
