@@ -46,6 +46,11 @@ export interface Reconciler {
   idle(): Promise<void>;
   /** Stops watching, cancels timers, waits for running reconciles. */
   stop(): Promise<void>;
+  /**
+   * Reconciles at once every known object that `match` selects, skipping any backoff wait: for dependencies
+   * (a Broker that became ready requeues its Triggers).
+   */
+  enqueueWhere(match: (obj: Resource) => boolean): void;
 }
 
 interface Item {
@@ -277,6 +282,9 @@ export async function runReconciler(
   resync?.unref();
 
   return {
+    enqueueWhere: (match) => {
+      for (const [key, item] of items) if (item.latest !== undefined && match(item.latest)) enqueue(key);
+    },
     idle: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

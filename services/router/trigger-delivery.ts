@@ -10,7 +10,7 @@ import {
 import type { Filter } from '../core/filters/index.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RateLimiter } from './flow-control.ts';
-import { type SendResult, sendEvent } from './http-sender.ts';
+import { type SendResult, sendEvent } from '../core/http/sender.ts';
 
 /** Everything the router needs to serve one Trigger, resolved by its reconciler. */
 export interface TriggerTarget {

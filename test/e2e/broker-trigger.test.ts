@@ -50,7 +50,8 @@ metadata: { name: ${name}, namespace: default }
 spec:
   broker: ${brokerName}
   subscriber: { uri: "${subscriberUri}" }
-${extra}`;
+${extra}
+`;
 }
 
 describe('broker and triggers, end to end', () => {

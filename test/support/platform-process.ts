@@ -30,7 +30,7 @@ export async function startPlatformProcess(extraArgs: string[] = [], opts: { sta
       const ingress = /broker ingress\s+(http:\/\/\S+?)\/\{/.exec(out)?.[1];
       const gateway = /function gateway\s+(http:\/\/\S+?)\/\{/.exec(out)?.[1];
       const control = /control API\s+(http:\/\/\S+)/.exec(out)?.[1];
-      if (ingress && gateway && control && /platform ready/.test(out)) {
+      if (ingress && gateway && control && /elastic-serving is up/.test(out)) {
         clearTimeout(timer);
         resolve({ ingress, gateway, control });
       }

@@ -1,10 +1,10 @@
 import type { EventLog } from '../../../brokers/contract.ts';
 import type { DeliverySpec } from '../../core/delivery/index.ts';
-import { ElasticServingError } from '../../core/errors.ts';
 import { type ChannelName, brokerChannel } from '../../controller/resources/index.ts';
-import type { Resource, ResourceStatus } from '../../controller/resources/types.ts';
+import type { StatusPatch } from '../../controller/reconciler.ts';
+import type { Resource } from '../../controller/resources/types.ts';
 import { type AddressBook, brokerUrl } from '../addresses.ts';
-import { readyStatus } from './status.ts';
+import { NotReadyError } from './not-ready.ts';
 
 /** A broker the platform serves: its channel and topic, and the delivery its triggers inherit. */
 export interface ServedBroker {
@@ -51,20 +51,23 @@ export function topicOf(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
 
-export async function reconcileBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<ResourceStatus> {
+export async function reconcileBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<StatusPatch> {
   const namespace = broker.metadata.namespace ?? 'default';
   const name = broker.metadata.name;
   const channel = brokerChannel(broker, deps.defaultChannel);
   const log = deps.channel(channel);
   if (typeof log === 'string') {
     deps.registry.delete(namespace, name);
-    throw new ElasticServingError('ES_ERR_NOT_READY', `channel ${channel} unavailable: ${log}`);
+    throw new NotReadyError('ChannelUnavailable', `channel ${channel} unavailable: ${log}`);
   }
   const topic = topicOf(namespace, name);
   await log.ensureTopic(topic);
   const spec = (broker.spec ?? {}) as { delivery?: DeliverySpec };
   deps.registry.set({ namespace, name, channel, log, topic, delivery: spec.delivery });
-  return { ...readyStatus(broker, 'BrokerReady', `channel ${channel}`), address: { url: brokerUrl(deps.addresses, namespace, name) } };
+  return {
+    conditions: [{ type: 'Ready', status: 'True', reason: 'BrokerReady', message: `channel ${channel}` }],
+    address: { url: brokerUrl(deps.addresses, namespace, name) },
+  };
 }
 
 export async function removeBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<void> {

@@ -1,13 +1,13 @@
 import { type DeliverySpec, resolveDeliveryPolicy } from '../../core/delivery/index.ts';
-import { ElasticServingError } from '../../core/errors.ts';
 import { compileTriggerFilter } from '../../core/filters/index.ts';
 import { type TriggerSpec, triggerFlowControl } from '../../controller/resources/index.ts';
-import type { Resource, ResourceStatus } from '../../controller/resources/types.ts';
+import type { StatusPatch } from '../../controller/reconciler.ts';
+import type { Resource } from '../../controller/resources/types.ts';
 import { RateLimiter } from '../../router/flow-control.ts';
 import type { Router } from '../../router/router.ts';
 import { type AddressBook, type Destination, resolveDestination } from '../addresses.ts';
 import type { BrokerRegistry } from './brokers.ts';
-import { readyStatus } from './status.ts';
+import { NotReadyError } from './not-ready.ts';
 
 export interface TriggerReconcilerDeps {
   registry: BrokerRegistry;
@@ -23,13 +23,13 @@ export function triggerKey(trigger: Resource): string {
  * Resolves a Trigger into a router subscription: its broker's channel, compiled filter, subscriber and
  * dead-letter addresses, the delivery policy (the Trigger's spec replaces the Broker's wholesale) and flow control.
  */
-export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcilerDeps): Promise<ResourceStatus> {
+export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcilerDeps): Promise<StatusPatch> {
   const namespace = trigger.metadata.namespace ?? 'default';
   const spec = trigger.spec as unknown as TriggerSpec;
   const broker = deps.registry.get(namespace, spec.broker);
   if (!broker) {
     await deps.router.remove(triggerKey(trigger), false);
-    throw new ElasticServingError('ES_ERR_NOT_READY', `broker ${namespace}/${spec.broker} does not exist or is not ready`);
+    throw new NotReadyError('BrokerDoesNotExist', `broker ${namespace}/${spec.broker} does not exist or is not ready`);
   }
   const filter = compileTriggerFilter(spec as Parameters<typeof compileTriggerFilter>[0]);
   const subscriberUri = resolveDestination(deps.addresses, spec.subscriber as Destination, namespace);
@@ -55,7 +55,7 @@ export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcile
     publishReply: (event) => broker.log.append(broker.topic, [event]),
   });
   return {
-    ...readyStatus(trigger, 'TriggerReady', `delivering from broker ${spec.broker} (${broker.channel})`),
+    conditions: [{ type: 'Ready', status: 'True', reason: 'TriggerReady', message: `broker ${spec.broker} (${broker.channel})` }],
     subscriberUri,
     ...(deadLetterUri ? { deadLetterSinkUri: deadLetterUri } : {}),
   };

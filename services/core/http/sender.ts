@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
-import type { CloudEvent } from '../core/cloudevent.ts';
-import { claimsCloudEvent, encodeBinary, parseHttpEvent } from '../core/http/codec.ts';
-import type { AttemptResult } from '../core/delivery/index.ts';
+import type { CloudEvent } from '../cloudevent.ts';
+import { claimsCloudEvent, encodeBinary, parseHttpEvent } from './codec.ts';
+import type { AttemptResult } from '../delivery/index.ts';
 
 /** One keep-alive pool per origin, shared by every trigger: deliveries are the router's hot path. */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });

@@ -1,0 +1,17 @@
+/** The function authoring SDK: `import { defineFunction } from 'elastic-serving/sdk'` (DESIGN §5). */
+export { defineFunction } from './define.ts';
+export { NonRetriableError, RetryAfterError } from './errors.ts';
+export { serve, type RunningFunction, type ServeOptions } from './server.ts';
+export type {
+  CeAttributes,
+  CloudEvent,
+  FunctionContext,
+  FunctionDefinition,
+  FunctionOptions,
+  Handler,
+  HandlerResult,
+  InitContext,
+  Logger,
+  SdkEvent,
+} from './types.ts';
+export { makeEvent } from '../../services/core/cloudevent.ts';

@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { applyAll } from '../controller/apply-all.ts';
+import { buildControlApi } from '../controller/api.ts';
+import { FileResourceStore } from '../controller/file-store.ts';
+import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
+import { parseManifests } from '../controller/resources/index.ts';
+import type { Resource } from '../controller/resources/types.ts';
+import { validateDeliverySpec } from '../core/delivery/index.ts';
+import { validateTriggerFilter } from '../core/filters/index.ts';
+import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
+import { parseTokenList } from '../ingress/auth.ts';
+import { buildIngress } from '../ingress/server.ts';
+import { Router } from '../router/router.ts';
+import { createGateway } from '../runtime/gateway.ts';
+import { LocalRuntime } from '../runtime/supervisor.ts';
+import { PingSourceRunner } from '../sources/ping/index.ts';
+import type { AddressBook } from './addresses.ts';
+import { Channels } from './channels.ts';
+import { loadDemo } from './demo.ts';
+import { listen } from './listen.ts';
+import type { PlatformOptions, RunningPlatform } from './options.ts';
+import { BrokerRegistry, reconcileBroker, removeBroker } from './reconcilers/brokers.ts';
+import { type ServedFunction, reconcileFunction, removeFunction, replicaStatus } from './reconcilers/functions.ts';
+import { postToSink, reconcilePingSource, removePingSource } from './reconcilers/pingsources.ts';
+import { reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
+import { markFunctionStatus } from './function-status.ts';
+
+const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * The embedded platform: every service in this one process (function replicas are its children), wired through
+ * the same contracts they use as separate deployments.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<RunningPlatform> {
+  if (!LOOPBACK.has(options.host) && !options.token) {
+    throw new Error(`binding ${options.host} beyond loopback needs a control API token (--token): it can start processes`);
+  }
+  const logger = pino({ level: options.logLevel, base: { svc: 'platform' } });
+  const stateDir = resolve(options.stateDir);
+  const metrics = createMetrics();
+  collectProcessMetrics(metrics);
+  const store = await FileResourceStore.open({
+    dir: stateDir,
+    validation: {
+      validateTriggerFilter: (spec) => validateTriggerFilter(spec as Parameters<typeof validateTriggerFilter>[0]),
+      validateDelivery: (d) => validateDeliverySpec(d, ''),
+    },
+  });
+  const channels = new Channels(options);
+  const registry = new BrokerRegistry();
+  const router = new Router({ logger: logger.child({ svc: 'router' }), metrics });
+  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd() });
+  const functions = new Map<string, ServedFunction>();
+
+  const ingress = buildIngress({
+    resolveBroker: (ns, name) => registry.get(ns, name),
+    maxBodyBytes: options.maxBodyBytes,
+    metrics,
+    logLevel: options.logLevel,
+    auth: parseTokenList(process.env.ES_INGRESS_TOKENS),
+  });
+  const control = buildControlApi({ store, token: options.token, fastify: { logger: false } });
+  control.get('/metrics', async (_req, reply) => {
+    metrics.channelEvents.set(channels.memoryStats()?.events ?? 0);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const gateway = await createGateway({
+    runtime,
+    lookup: (ns, name) => functions.get(`${ns}/${name}`),
+    host: options.host,
+    port: options.gatewayPort,
+  });
+
+  const urls = {
+    ingress: await listen(ingress, options.host, options.ingressPort),
+    gateway: gateway.url,
+    control: await listen(control, options.host, options.controlPort),
+  };
+  const addresses: AddressBook = { ingressUrl: urls.ingress, gatewayUrl: urls.gateway };
+  const pings = new PingSourceRunner({ emit: postToSink, logger: logger.child({ svc: 'pingsource' }) });
+  const rlog = logger.child({ svc: 'controller' });
+  const functionDeps = { runtime, functions, addresses, baseDir: process.cwd(), stateDir };
+  const handlerBase = (handler: string) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT);
+
+  const reconcilers: Reconciler[] = [];
+  const triggers = await runReconciler(store, 'Trigger', (t) => reconcileTrigger(t, { registry, router, addresses }),
+    (t) => removeTrigger(t, { registry, router, addresses }), { logger: rlog });
+  const brokerDeps = { registry, addresses, defaultChannel: options.channel, channel: (n: Parameters<Channels['get']>[0]) => channels.get(n) };
+  const brokersOf = (b: Resource) => (t: Resource) =>
+    (t.metadata.namespace ?? 'default') === (b.metadata.namespace ?? 'default') && (t.spec as { broker?: string }).broker === b.metadata.name;
+  reconcilers.push(
+    triggers,
+    await runReconciler(store, 'Broker', async (b) => {
+      const patch = await reconcileBroker(b, brokerDeps);
+      triggers.enqueueWhere(brokersOf(b));
+      return patch;
+    }, async (b) => {
+      await removeBroker(b, brokerDeps);
+      triggers.enqueueWhere(brokersOf(b));
+    }, { logger: rlog }),
+    await runReconciler(store, 'Function', (f, ctx) => {
+      const handler = (f.spec as { handler?: string }).handler ?? '';
+      return reconcileFunction(f, { ...functionDeps, baseDir: handlerBase(handler) }, ctx);
+    }, (f) => removeFunction(f, functionDeps), { logger: rlog }),
+    await runReconciler(store, 'PingSource', async (p) => reconcilePingSource(p, pings, addresses),
+      async (p) => removePingSource(p, pings), { logger: rlog }),
+  );
+  const stopStatusSync = runtime.onChange((key) => {
+    const served = functions.get(key);
+    if (served) void markFunctionStatus(store, key, replicaStatus(functionDeps, key, served.replicas), rlog);
+  });
+
+  if (options.demoDir !== false) {
+    const applied = await applyAll(store, await loadDemo(options.demoDir));
+    logger.info({ demo: options.demoDir, resources: applied.length }, 'demo applied');
+  }
+  if (options.channel === 'memory') {
+    logger.warn('channel memory: events are held in this process only and are lost when it stops');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stopping: ingress first, then deliveries, replicas and the rest');
+      await ingress.close();
+      await pings.stopAll();
+      await router.close(options.shutdownGraceMs);
+      for (const r of reconcilers) await r.stop();
+      stopStatusSync();
+      await runtime.stopAll(options.shutdownGraceMs);
+      await Promise.all([gateway.close(), control.close()]);
+      await channels.close(0);
+      logger.info('stopped');
+    })());
+  return { urls, stop };
+}
