@@ -9,7 +9,11 @@ export function defineFunction<T = unknown>(handler: Handler<T>, options: Functi
 /** Accepts a definition, or a bare handler function default-exported without `defineFunction`. */
 export function asDefinition(value: unknown): FunctionDefinition {
   if (typeof value === 'function') return defineFunction(value as Handler);
-  if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'elastic-serving.function') {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === 'elastic-serving.function'
+  ) {
     return value as FunctionDefinition;
   }
   throw new TypeError('a handler module must default-export defineFunction(...) (or a handler function)');

@@ -1,7 +1,9 @@
 /** The function authoring SDK: `import { defineFunction } from 'elastic-serving/sdk'` (DESIGN §5). */
+
+export { makeEvent } from '../../services/core/cloudevent.ts';
 export { defineFunction } from './define.ts';
 export { NonRetriableError, RetryAfterError } from './errors.ts';
-export { serve, type RunningFunction, type ServeOptions } from './server.ts';
+export { type RunningFunction, type ServeOptions, serve } from './server.ts';
 export type {
   CeAttributes,
   CloudEvent,
@@ -14,4 +16,3 @@ export type {
   Logger,
   SdkEvent,
 } from './types.ts';
-export { makeEvent } from '../../services/core/cloudevent.ts';

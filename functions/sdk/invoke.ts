@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { encodeBinary, parseHttpEvent } from '../../services/core/http/codec.ts';
+import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { ElasticServingError } from '../../services/core/errors.ts';
+import { encodeBinary, parseHttpEvent } from '../../services/core/http/codec.ts';
 import { isNonRetriable, isRetryAfter } from './errors.ts';
 import { RequestEvent } from './event-view.ts';
 import { toReplyEvent } from './reply.ts';
@@ -49,7 +50,7 @@ export async function invoke(
   inv: Invoker,
   req: { headers: IncomingHttpHeaders; body: Buffer | undefined; path: string; aborted: AbortSignal },
 ): Promise<Answer> {
-  let event;
+  let event: CloudEvent;
   try {
     event = parseHttpEvent(req.headers, req.body);
   } catch (err) {
@@ -85,7 +86,7 @@ export async function invoke(
   const run = async (): Promise<Answer> => {
     try {
       const result = await def.handler(new RequestEvent(event), ctx);
-      let reply;
+      let reply: CloudEvent | undefined;
       try {
         reply = toReplyEvent(result, event, {
           type: inv.replyType ?? `${attrs.type}.response`,
@@ -98,7 +99,9 @@ export async function invoke(
       }
       if (!reply) return { status: 202, headers: {} };
       const encoded = encodeBinary(reply);
-      return encoded.body ? { status: 200, headers: encoded.headers, body: encoded.body } : { status: 200, headers: encoded.headers };
+      return encoded.body
+        ? { status: 200, headers: encoded.headers, body: encoded.body }
+        : { status: 200, headers: encoded.headers };
     } catch (err) {
       return answerForError(err, ctx.logger);
     }

@@ -24,7 +24,12 @@ export function isSdkCloudEvent(value: unknown): value is Record<string, unknown
   const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
   if (proto === null || proto === Object.prototype || proto.constructor?.name !== 'CloudEvent') return false;
   const v = value as Record<string, unknown>;
-  return typeof v.id === 'string' && typeof v.source === 'string' && typeof v.type === 'string' && typeof v.specversion === 'string';
+  return (
+    typeof v.id === 'string' &&
+    typeof v.source === 'string' &&
+    typeof v.type === 'string' &&
+    typeof v.specversion === 'string'
+  );
 }
 
 function fromSdkCloudEvent(ce: Record<string, unknown>): CloudEvent {
@@ -41,7 +46,8 @@ function fromSdkCloudEvent(ce: Record<string, unknown>): CloudEvent {
   if (typeof ce.data_base64 === 'string') return { attributes, data: Buffer.from(ce.data_base64, 'base64') };
   const data = ce.data;
   if (data === undefined || data === null) return { attributes };
-  if (data instanceof Uint8Array) return { attributes, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+  if (data instanceof Uint8Array)
+    return { attributes, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
   if (typeof data === 'string' && attributes.datacontenttype && !/json/i.test(attributes.datacontenttype)) {
     return { attributes, data: Buffer.from(data) };
   }
@@ -60,11 +66,18 @@ export interface ReplyDefaults {
  * Turns a handler's result into the reply event, or `undefined` for "no reply" (202).
  * Throws when the handler returned an event that is not valid, so the caller answers 500 and says why.
  */
-export function toReplyEvent(result: HandlerResult, request: CloudEvent, defaults: ReplyDefaults): CloudEvent | undefined {
+export function toReplyEvent(
+  result: HandlerResult,
+  request: CloudEvent,
+  defaults: ReplyDefaults,
+): CloudEvent | undefined {
   if (result === undefined) return undefined;
   let reply: CloudEvent;
   if (isPlatformCloudEvent(result)) {
-    reply = { attributes: { ...result.attributes, specversion: result.attributes.specversion ?? '1.0' }, ...(result.data ? { data: result.data } : {}) };
+    reply = {
+      attributes: { ...result.attributes, specversion: result.attributes.specversion ?? '1.0' },
+      ...(result.data ? { data: result.data } : {}),
+    };
   } else if (isSdkCloudEvent(result)) {
     reply = fromSdkCloudEvent(result);
   } else {
@@ -81,7 +94,10 @@ export function toReplyEvent(result: HandlerResult, request: CloudEvent, default
       return makeEvent(attributes, Buffer.from(result.buffer, result.byteOffset, result.byteLength));
     }
     attributes.datacontenttype = 'application/json';
-    return { attributes: { specversion: '1.0', ...attributes } as CeAttributes, data: Buffer.from(JSON.stringify(result)) };
+    return {
+      attributes: { specversion: '1.0', ...attributes } as CeAttributes,
+      data: Buffer.from(JSON.stringify(result)),
+    };
   }
   validateAttributes(reply.attributes);
   return reply;

@@ -77,7 +77,11 @@ describe('sdk serve', () => {
     expect(JSON.parse(ours.text)).toEqual({ ok: true });
     const theirs = await post(url, binary(), '"theirs"');
     expect(theirs.status).toBe(200);
-    expect([theirs.headers['ce-id'], theirs.headers['ce-type'], theirs.headers['ce-myext']]).toEqual(['r2', 'theirs', 'v']);
+    expect([theirs.headers['ce-id'], theirs.headers['ce-type'], theirs.headers['ce-myext']]).toEqual([
+      'r2',
+      'theirs',
+      'v',
+    ]);
     expect(JSON.parse(theirs.text)).toEqual({ ok: 2 });
   });
 
@@ -120,7 +124,9 @@ describe('sdk serve', () => {
   });
 
   it('answers 500 naming the problem when the handler returns an invalid CloudEvent', async () => {
-    const url = await start(async () => ({ attributes: { specversion: '1.0', id: 'i', source: '/s', type: 't', BAD: 'x' } }));
+    const url = await start(async () => ({
+      attributes: { specversion: '1.0', id: 'i', source: '/s', type: 't', BAD: 'x' },
+    }));
     const res = await post(url, binary(), '{}');
     expect(res.status).toBe(500);
     expect(JSON.parse(res.text).error).toMatch(/invalid CloudEvent.*BAD/);
@@ -169,7 +175,10 @@ describe('sdk serve', () => {
     const def = defineFunction(async () => {}, { name: 'slowinit', init: () => initDone });
     const starting = serve(def, { port: 0, logger: silent });
     // serve() resolves only after init; find the port by polling the server list is not possible, so race it.
-    const early = await Promise.race([starting.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('pending'), 100))]);
+    const early = await Promise.race([
+      starting.then(() => 'resolved'),
+      new Promise((r) => setTimeout(() => r('pending'), 100)),
+    ]);
     expect(early).toBe('pending');
     finishInit();
     const fn = await starting;

@@ -7,9 +7,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { asDefinition } from './define.ts';
-import { type Answer, errorAnswer, invoke, type Invoker } from './invoke.ts';
+import { type Answer, errorAnswer, type Invoker, invoke } from './invoke.ts';
 import type { FunctionDefinition, Handler } from './types.ts';
 
 export interface ServeOptions {
@@ -83,6 +83,8 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
   const write = (res: ServerResponse, answer: Answer): void => {
     if (res.destroyed) return;
     if (draining) answer.headers.connection = 'close';
+    // An explicit length spares chunked framing, and the gateway relays it unchanged.
+    answer.headers['content-length'] = String(answer.body?.length ?? 0);
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
   };
@@ -111,7 +113,12 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
       return;
     }
     if (req.method !== 'POST') {
-      write(res, errorAnswer(405, `method ${req.method} not allowed: POST a CloudEvent`, 'ES_ERR_METHOD_NOT_ALLOWED', { allow: 'POST' }));
+      write(
+        res,
+        errorAnswer(405, `method ${req.method} not allowed: POST a CloudEvent`, 'ES_ERR_METHOD_NOT_ALLOWED', {
+          allow: 'POST',
+        }),
+      );
       req.resume();
       return;
     }
@@ -155,10 +162,14 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? numberFromEnv('PORT') ?? 8080, options.host ?? process.env.HOST ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+    server.listen(
+      options.port ?? numberFromEnv('PORT') ?? 8080,
+      options.host ?? process.env.HOST ?? '127.0.0.1',
+      () => {
+        server.off('error', reject);
+        resolve();
+      },
+    );
   });
   const port = (server.address() as AddressInfo).port;
   send({ type: 'es:listening', port });

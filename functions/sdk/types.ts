@@ -55,6 +55,7 @@ export interface InitContext {
  * A handler's answer: a CloudEvent (ours, or a `cloudevents` SDK `CloudEvent`) is the reply as is; any other value
  * becomes the data of a reply event; `undefined` answers 202 with no reply.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: `async () => {}` must be a valid handler (no reply → 202).
 export type HandlerResult = CloudEvent | object | string | number | boolean | null | undefined | void;
 
 export type Handler<T = unknown> = (event: SdkEvent<T>, ctx: FunctionContext) => Promise<HandlerResult> | HandlerResult;

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { EventLog } from '../../brokers/contract.ts';
 import { EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloudevent.ts';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
@@ -42,7 +42,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   const defaultTtl = options.defaultTtl ?? 255;
   const app = Fastify({
     logger: { level: options.logLevel ?? 'info' },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
     clientErrorHandler,
     return503OnClosing: true,

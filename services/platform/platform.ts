@@ -38,7 +38,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   if (!LOOPBACK.has(options.host) && !options.token) {
     throw new Error(`binding ${options.host} beyond loopback needs a control API token (--token): it can start processes`);
   }
-  const logger = pino({ level: options.logLevel, base: { svc: 'platform' } });
+  const logger = pino({ level: options.logLevel, base: { name: 'elastic-serving' } });
   const stateDir = resolve(options.stateDir);
   const metrics = createMetrics();
   collectProcessMetrics(metrics);

@@ -98,12 +98,22 @@ export class ReplicaBalancer {
         signal,
         onAbort: undefined,
         timer: setTimeout(
-          () => this.#fail(waiter, new ElasticServingError('ES_ERR_TIMEOUT', this.#backends.length === 0 ? 'no ready replica before the deadline' : 'no free replica slot before the deadline')),
+          () =>
+            this.#fail(
+              waiter,
+              new ElasticServingError(
+                'ES_ERR_TIMEOUT',
+                this.#backends.length === 0
+                  ? 'no ready replica before the deadline'
+                  : 'no free replica slot before the deadline',
+              ),
+            ),
           Math.max(0, deadline - Date.now()),
         ),
       };
       if (signal) {
-        waiter.onAbort = () => this.#fail(waiter, new ElasticServingError('ES_ERR_TIMEOUT', 'caller went away while queued'));
+        waiter.onAbort = () =>
+          this.#fail(waiter, new ElasticServingError('ES_ERR_TIMEOUT', 'caller went away while queued'));
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.#waiters.push(waiter);

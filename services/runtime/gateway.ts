@@ -7,7 +7,13 @@
  * in the same process in the embedded platform, can skip the extra HTTP hop while still sharing the
  * containerConcurrency accounting with callers that come over HTTP.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
@@ -71,7 +77,17 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
 const RETRIES_ON_REFUSED = 2;
 
 function forwardHeaders(headers: IncomingHttpHeaders | Record<string, string>): Record<string, string | string[]> {
@@ -113,7 +129,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const sync = (fn: string, balancer: ReplicaBalancer): void => {
     const ready: { id: string; port: number }[] = [];
-    for (const r of options.runtime.replicas(fn)) if (r.ready && r.port !== undefined) ready.push({ id: r.id, port: r.port });
+    for (const r of options.runtime.replicas(fn))
+      if (r.ready && r.port !== undefined) ready.push({ id: r.id, port: r.port });
     balancer.setReady(ready);
   };
 
@@ -131,7 +148,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
   });
 
-  const balancerFor = (namespace: string, name: string): { balancer: ReplicaBalancer; fn: GatewayFunction } | undefined => {
+  const balancerFor = (
+    namespace: string,
+    name: string,
+  ): { balancer: ReplicaBalancer; fn: GatewayFunction } | undefined => {
     const fn = options.lookup(namespace, name);
     if (!fn) return undefined;
     const key = functionKey(namespace, name);
@@ -170,7 +190,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     namespace: string,
     name: string,
     req: DispatchRequest,
-    onResponse: (status: number, headers: Record<string, string | string[] | undefined>, body: NodeJS.ReadableStream & AsyncIterable<Buffer>, done: () => void) => Promise<void>,
+    onResponse: (
+      status: number,
+      headers: Record<string, string | string[] | undefined>,
+      body: NodeJS.ReadableStream & AsyncIterable<Buffer>,
+      done: () => void,
+    ) => Promise<void>,
   ): Promise<void> => {
     const found = balancerFor(namespace, name);
     if (!found) throw notFound(namespace, name);
@@ -198,14 +223,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (!handedOver) found.balancer.release(backend);
         const code = (err as { code?: string }).code;
         if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-          throw new ElasticServingError('ES_ERR_TIMEOUT', `function did not answer within ${found.fn.timeoutSeconds}s`, { cause: err });
+          throw new ElasticServingError(
+            'ES_ERR_TIMEOUT',
+            `function did not answer within ${found.fn.timeoutSeconds}s`,
+            { cause: err },
+          );
         }
         if (!handedOver && isRefused(err) && attempt < RETRIES_ON_REFUSED && Date.now() < deadline) {
           tried.add(backend.id);
           continue;
         }
         if (err instanceof ElasticServingError) throw err;
-        throw new ElasticServingError('ES_ERR_BACKEND_UNAVAILABLE', `replica ${backend.id} failed: ${(err as Error).message}`, { cause: err });
+        throw new ElasticServingError(
+          'ES_ERR_BACKEND_UNAVAILABLE',
+          `replica ${backend.id} failed: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
   };
@@ -250,7 +283,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return;
     }
     if (Number(req.headers['content-length']) > maxBody) {
-      sendError(res, new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `request body larger than ${maxBody} bytes`), true);
+      sendError(
+        res,
+        new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `request body larger than ${maxBody} bytes`),
+        true,
+      );
       return;
     }
     const chunks: Buffer[] = [];
@@ -261,7 +298,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       size += c.length;
       if (size > maxBody) {
         rejected = true;
-        sendError(res, new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `request body larger than ${maxBody} bytes`), true);
+        sendError(
+          res,
+          new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `request body larger than ${maxBody} bytes`),
+          true,
+        );
         return;
       }
       chunks.push(c);
@@ -273,20 +314,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (!res.writableFinished) aborter.abort();
       });
       const body = size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      forward(namespace, name, { method: req.method ?? 'GET', path, headers: req.headers, ...(body ? { body } : {}), signal: aborter.signal }, async (status, headers, upstream, done) => {
-        const out: Record<string, string | string[]> = {};
-        for (const k in headers) {
-          const v = headers[k];
-          if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
-        }
-        try {
-          res.writeHead(status, out);
-          for await (const chunk of upstream) res.write(chunk);
-          res.end();
-        } finally {
-          done();
-        }
-      }).catch((err: unknown) => {
+      forward(
+        namespace,
+        name,
+        { method: req.method ?? 'GET', path, headers: req.headers, ...(body ? { body } : {}), signal: aborter.signal },
+        async (status, headers, upstream, done) => {
+          const out: Record<string, string | string[]> = {};
+          for (const k in headers) {
+            const v = headers[k];
+            if (v !== undefined && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
+          }
+          try {
+            res.writeHead(status, out);
+            for await (const chunk of upstream) res.write(chunk);
+            res.end();
+          } finally {
+            done();
+          }
+        },
+      ).catch((err: unknown) => {
         if (!res.headersSent) sendError(res, err);
         else res.destroy();
       });

@@ -6,7 +6,7 @@
  * this process. The IPC channel also tells the child when the supervisor is gone, so replicas never outlive it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request } from 'undici';
 import type { ReplicaMessage } from '../../functions/sdk/server.ts';
@@ -59,6 +59,7 @@ export class Replica {
   #timers = new Set<NodeJS.Timeout>();
   #consecutiveCrashes = 0;
   #startedAt = 0;
+  #runLogOffset = 0;
   #probeFailures = 0;
   #probing = false;
   #stopping: Promise<void> | undefined;
@@ -96,6 +97,7 @@ export class Replica {
     if (this.#stopping) return;
     const fd = openSync(this.spec.logFile, 'a');
     writeSync(fd, `--- ${new Date().toISOString()} replica ${this.spec.id} start (restarts: ${this.restarts})\n`);
+    this.#runLogOffset = fstatSync(fd).size;
     this.#startedAt = Date.now();
     this.port = undefined;
     this.#probeFailures = 0;
@@ -182,6 +184,15 @@ export class Replica {
     if (child !== this.#child) return;
     this.#clearTimers();
     const wasReady = this.ready;
+    const how = code !== null ? `code ${code}` : `signal ${signal}`;
+    try {
+      appendFileSync(
+        this.spec.logFile,
+        `--- ${new Date().toISOString()} replica ${this.spec.id} exited with ${how}${this.#stopping ? ' (stopped)' : ''}\n`,
+      );
+    } catch {
+      // the log directory may be gone (state dir removed); the exit is still handled below
+    }
     this.ready = false;
     this.port = undefined;
     if (this.#stopping) {
@@ -192,15 +203,18 @@ export class Replica {
     }
     const ranMs = Date.now() - this.#startedAt;
     this.lastExitCode = code ?? signal ?? undefined;
-    const why = this.lastError?.startsWith('not ready within') ? this.lastError : `exited with ${code !== null ? `code ${code}` : `signal ${signal}`}`;
-    this.lastError = `${why}${await logTail(this.spec.logFile)}`;
+    const why = this.lastError?.startsWith('not ready within') ? this.lastError : `exited with ${how}`;
+    this.lastError = `${why}${await logTail(this.spec.logFile, this.#runLogOffset)}`;
     if (this.#stopping) {
       this.#settle();
       return;
     }
     this.restarts++;
     this.#consecutiveCrashes = wasReady && ranMs >= this.#timings.backoffResetMs ? 1 : this.#consecutiveCrashes + 1;
-    const delay = Math.min(this.#timings.backoffInitialMs * 2 ** (this.#consecutiveCrashes - 1), this.#timings.backoffMaxMs);
+    const delay = Math.min(
+      this.#timings.backoffInitialMs * 2 ** (this.#consecutiveCrashes - 1),
+      this.#timings.backoffMaxMs,
+    );
     this.state = 'backoff';
     this.#settle();
     this.#onChange();
@@ -246,15 +260,19 @@ export class Replica {
 }
 
 /** The last few lines a crashed run wrote, so `describe function` can say why without opening the log. */
-async function logTail(file: string, bytes = 600): Promise<string> {
+async function logTail(file: string, from: number, bytes = 600): Promise<string> {
   try {
     const handle = await open(file, 'r');
     try {
       const { size } = await handle.stat();
-      const start = Math.max(0, size - bytes);
+      const start = Math.max(from, size - bytes);
+      if (start >= size) return '';
       const buf = Buffer.alloc(size - start);
       await handle.read(buf, 0, buf.length, start);
-      const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('--- '));
+      const lines = buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('--- '));
       const tail = lines.slice(-4).join('\n');
       return tail ? `: ${tail}` : '';
     } finally {

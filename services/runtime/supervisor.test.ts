@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +38,11 @@ function alive(pid: number | undefined): boolean {
 }
 
 async function call(port: number, data: unknown) {
-  const res = await request(`http://127.0.0.1:${port}/`, { method: 'POST', headers: ceHeaders(`r${Math.random()}`), body: JSON.stringify(data) });
+  const res = await request(`http://127.0.0.1:${port}/`, {
+    method: 'POST',
+    headers: ceHeaders(`r${Math.random()}`),
+    body: JSON.stringify(data),
+  });
   return { status: res.statusCode, body: (await res.body.json()) as { pid: number; env: string | null } };
 }
 
@@ -61,8 +67,12 @@ describe('LocalRuntime', () => {
       const { status, body } = await call(r.port!, {});
       expect([status, body.pid, body.env]).toEqual([200, r.pid, 'from-spec']);
     }
-    const rss = reps.map((r) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, 'utf8'))![1]) / 1024);
-    console.log(`cold start of 2 replicas (spawn → ready): ${coldMs.toFixed(0)} ms; replica RSS: ${rss.map((m) => m.toFixed(1)).join(', ')} MB`);
+    const rss = reps.map(
+      (r) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${r.pid}/status`, 'utf8'))![1]) / 1024,
+    );
+    console.log(
+      `cold start of 2 replicas (spawn → ready): ${coldMs.toFixed(0)} ms; replica RSS: ${rss.map((m) => m.toFixed(1)).join(', ')} MB`,
+    );
     const log = rt.logFile('default/fx', reps[0]!.id);
     expect(log).toBe(join(dir, '.elastic-serving/logs/default/fx', `${reps[0]!.id}.log`));
     expect(readFileSync(log, 'utf8')).toMatch(/"msg":"function ready"/);
@@ -124,7 +134,9 @@ describe('LocalRuntime', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
     expect(rt.replicas('default/fx')).toHaveLength(0);
     expect(alive(r!.pid)).toBe(false);
-    expect(readFileSync(rt.logFile('default/fx', r!.id), 'utf8')).toMatch(/"why":"SIGTERM","inFlight":1/);
+    const log = readFileSync(rt.logFile('default/fx', r!.id), 'utf8');
+    expect(log).toMatch(/"why":"SIGTERM","inFlight":1/);
+    expect(log).toMatch(/exited with code 0 \(stopped\)/);
   });
 
   it('kills a replica that does not drain within the grace period', async () => {
@@ -166,5 +178,31 @@ describe('LocalRuntime', () => {
     await rt.stopAll(2000);
     expect(pids.map(alive)).toEqual([false, false, false]);
     expect(existsSync(join(dir, '.elastic-serving/logs/default/b'))).toBe(true);
+  });
+
+  it('replicas do not outlive a supervisor that is killed outright', async () => {
+    const script = join(dir, 'parent.mts');
+    writeFileSync(
+      script,
+      `import { LocalRuntime } from ${JSON.stringify(join(import.meta.dirname, 'supervisor.ts'))};
+const rt = new LocalRuntime({ baseDir: ${JSON.stringify(dir)} });
+await rt.deploy('default/orphan', { entry: ${JSON.stringify(entry)} });
+await rt.scale('default/orphan', 1);
+console.log(JSON.stringify({ pid: rt.replicas('default/orphan')[0].pid }));
+setInterval(() => {}, 1000);
+`,
+    );
+    const parent = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: join(import.meta.dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+    const { pid } = JSON.parse(line.toString()) as { pid: number };
+    expect(alive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    await once(parent, 'exit');
+    const t0 = Date.now();
+    while (alive(pid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
   });
 });

@@ -176,7 +176,8 @@ export class LocalRuntime implements RuntimeActuator {
         this.events.emit(replica.ready ? 'ready' : 'not-ready', fn, replica.info());
       }
       const rolling = state.replicas.some((r) => r.spec.generation !== state.generation && r.state !== 'stopping');
-      if (replica.state === 'ready' && replica.spec.generation === state.generation && rolling) void this.#reconcile(fn, state);
+      if (replica.state === 'ready' && replica.spec.generation === state.generation && rolling)
+        void this.#reconcile(fn, state);
     }
     this.events.emit('change', fn);
   }
@@ -199,7 +200,15 @@ export class LocalRuntime implements RuntimeActuator {
       K_SERVICE: name,
     });
     const replica: Replica = new Replica(
-      { id, generation: state.generation, entry: deployment.entry, cwd: deployment.cwd ?? this.#baseDir, env, logFile, nodeArgs: this.#nodeArgs },
+      {
+        id,
+        generation: state.generation,
+        entry: deployment.entry,
+        cwd: deployment.cwd ?? this.#baseDir,
+        env,
+        logFile,
+        nodeArgs: this.#nodeArgs,
+      },
       this.#timings,
       () => this.#onReplicaChange(fn, replica),
     );
@@ -225,18 +234,27 @@ export class LocalRuntime implements RuntimeActuator {
     const stopping: Promise<void>[] = [];
     for (let i = current.length; i < state.desired; i++) started.push(this.#startReplica(fn, state));
     // Scale down: not-ready replicas go first, then the newest.
-    const excess = [...current].sort((a, b) => Number(a.ready) - Number(b.ready) || b.spec.id.localeCompare(a.spec.id, 'en', { numeric: true }));
-    for (const r of excess.slice(0, Math.max(0, current.length - state.desired))) stopping.push(this.#stopReplica(fn, state, r));
+    const excess = [...current].sort(
+      (a, b) => Number(a.ready) - Number(b.ready) || b.spec.id.localeCompare(a.spec.id, 'en', { numeric: true }),
+    );
+    for (const r of excess.slice(0, Math.max(0, current.length - state.desired)))
+      stopping.push(this.#stopReplica(fn, state, r));
     // Roll: keep as many old replicas serving as new ones are still missing.
     const readyNew = current.filter((r) => r.ready).length;
     const keepOld = Math.max(0, state.desired - readyNew);
     const oldByReadiness = [...old].sort((a, b) => Number(a.ready) - Number(b.ready));
-    for (const r of oldByReadiness.slice(0, Math.max(0, old.length - keepOld))) stopping.push(this.#stopReplica(fn, state, r));
+    for (const r of oldByReadiness.slice(0, Math.max(0, old.length - keepOld)))
+      stopping.push(this.#stopReplica(fn, state, r));
     if (started.length > 0 || stopping.length > 0) this.events.emit('change', fn);
     await Promise.all([...started.map((r) => r.settled), ...stopping]);
   }
 }
 
 function sameDeployment(a: FunctionDeployment, b: FunctionDeployment): boolean {
-  return a.entry === b.entry && a.cwd === b.cwd && a.timeoutSeconds === b.timeoutSeconds && JSON.stringify(a.env ?? {}) === JSON.stringify(b.env ?? {});
+  return (
+    a.entry === b.entry &&
+    a.cwd === b.cwd &&
+    a.timeoutSeconds === b.timeoutSeconds &&
+    JSON.stringify(a.env ?? {}) === JSON.stringify(b.env ?? {})
+  );
 }

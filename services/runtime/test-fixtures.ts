@@ -39,7 +39,11 @@ export default defineFunction<Req>(async (event, ctx) => {
 `;
 
 /** Writes the fixture handler (+ a local helper it imports) and returns its path. */
-export function writeFixtureHandler(dir = mkdtempSync(join(tmpdir(), 'es-runtime-'))): { dir: string; handler: string; helper: string } {
+export function writeFixtureHandler(dir = mkdtempSync(join(tmpdir(), 'es-runtime-'))): {
+  dir: string;
+  handler: string;
+  helper: string;
+} {
   const handler = join(dir, 'handler.ts');
   const helper = join(dir, 'helper.ts');
   writeFileSync(handler, HANDLER);

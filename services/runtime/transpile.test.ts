@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { ElasticServingError } from '../core/errors.ts';
@@ -29,7 +29,11 @@ describe('transpileHandler', () => {
       const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       expect(cmdline).toEqual([process.execPath, built.file]);
       expect(cmdline.join(' ')).not.toMatch(/tsx|loader|--import|--require/);
-      const res = await request(`http://127.0.0.1:${msg.port}/`, { method: 'POST', headers: ceHeaders('t1'), body: '{}' });
+      const res = await request(`http://127.0.0.1:${msg.port}/`, {
+        method: 'POST',
+        headers: ceHeaders('t1'),
+        body: '{}',
+      });
       expect(res.statusCode).toBe(200);
       expect(res.headers['ce-type']).toBe('dev.test.fixture.reply');
       expect(await res.body.json()).toMatchObject({ env: 'hi', hello: 'hello fx', pid: child.pid });
@@ -56,11 +60,18 @@ describe('transpileHandler', () => {
   it('refuses a handler that does not build, naming the file and reason', async () => {
     const { dir } = writeFixtureHandler();
     writeFileSync(join(dir, 'broken.ts'), `import { nope } from './missing.ts';\nexport default nope;\n`);
-    const err = await transpileHandler({ handler: 'broken.ts', baseDir: dir, namespace: 'default', name: 'bad' }).catch((e: unknown) => e);
+    const err = await transpileHandler({ handler: 'broken.ts', baseDir: dir, namespace: 'default', name: 'bad' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ElasticServingError);
     expect((err as ElasticServingError).code).toBe('ES_ERR_INVALID_RESOURCE');
     expect((err as Error).message).toMatch(/broken\.ts.*missing\.ts/);
-    const missing = await transpileHandler({ handler: 'nope.ts', baseDir: dir, namespace: 'default', name: 'bad' }).catch((e: unknown) => e);
+    const missing = await transpileHandler({
+      handler: 'nope.ts',
+      baseDir: dir,
+      namespace: 'default',
+      name: 'bad',
+    }).catch((e: unknown) => e);
     expect((missing as Error).message).toMatch(/spec\.handler: file not found/);
   });
 

@@ -11,13 +11,13 @@
  * Caveats of bundling, written down for authors: `import.meta.url` and `__dirname` inside bundled modules name the
  * bundle, not the original file; resolve data files from `process.cwd()` (the replica runs in the base directory).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin, version as esbuildVersion } from 'esbuild';
+import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 import { ElasticServingError } from '../core/errors.ts';
 
 export interface TranspileOptions {
@@ -59,7 +59,15 @@ export const DEFAULT_EXTERNALS: readonly string[] = [
 ];
 
 /** Dependencies that mark a package as a native addon. */
-const NATIVE_MARKERS = ['node-gyp-build', 'bindings', 'prebuild-install', '@mapbox/node-pre-gyp', 'node-pre-gyp', 'node-addon-api', 'cmake-js'];
+const NATIVE_MARKERS = [
+  'node-gyp-build',
+  'bindings',
+  'prebuild-install',
+  '@mapbox/node-pre-gyp',
+  'node-pre-gyp',
+  'node-addon-api',
+  'cmake-js',
+];
 
 // Bump when the entry, banner or build options change, so old caches are not reused.
 const BUILD_FORMAT = 3;
@@ -110,7 +118,11 @@ async function isNativePackage(resolvedFile: string, name: string, memo: Map<str
       const meta = JSON.parse(await readFile(pj, 'utf8')) as Record<string, unknown>;
       if (meta.name === name) {
         const deps = { ...(meta.dependencies as object), ...(meta.optionalDependencies as object) };
-        native = meta.gypfile === true || meta.binary !== undefined || existsSync(join(dir, 'binding.gyp')) || NATIVE_MARKERS.some((m) => m in deps);
+        native =
+          meta.gypfile === true ||
+          meta.binary !== undefined ||
+          existsSync(join(dir, 'binding.gyp')) ||
+          NATIVE_MARKERS.some((m) => m in deps);
         break;
       }
     }
@@ -176,7 +188,10 @@ export async function transpileHandler(options: TranspileOptions): Promise<Trans
   if (!existsSync(handler)) {
     throw new ElasticServingError('ES_ERR_INVALID_RESOURCE', `spec.handler: file not found: ${handler}`);
   }
-  const previous = await readFile(manifestPath, 'utf8').then((t) => JSON.parse(t) as Manifest, () => undefined);
+  const previous = await readFile(manifestPath, 'utf8').then(
+    (t) => JSON.parse(t) as Manifest,
+    () => undefined,
+  );
   if (
     previous &&
     previous.format === BUILD_FORMAT &&
@@ -194,39 +209,40 @@ export async function transpileHandler(options: TranspileOptions): Promise<Trans
     "import { serve } from 'elastic-serving/sdk';",
     "await serve(fn, { port: Number(process.env.PORT ?? '0'), handleSignals: true });",
   ].join('\n');
-  let result;
-  try {
-    result = await build({
-      stdin: { contents: entry, resolveDir: baseDir, sourcefile: '<replica-entry>', loader: 'js' },
-      absWorkingDir: PROJECT_ROOT,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      write: false,
-      metafile: true,
-      outfile: join(outDir, 'out.mjs'),
-      banner: { js: BANNER },
-      define: { __dirname: '__es_dirname', __filename: '__es_filename' },
-      nodePaths: [join(PROJECT_ROOT, 'node_modules')],
-      plugins: [resolvePlugin(new Set(external))],
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
-  } catch (err) {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: baseDir, sourcefile: '<replica-entry>', loader: 'js' },
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    outfile: join(outDir, 'out.mjs'),
+    banner: { js: BANNER },
+    define: { __dirname: '__es_dirname', __filename: '__es_filename' },
+    nodePaths: [join(PROJECT_ROOT, 'node_modules')],
+    plugins: [resolvePlugin(new Set(external))],
+    legalComments: 'none',
+    logLevel: 'silent',
+  }).catch((err: unknown) => {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors;
     const reason = errors?.length
       ? errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join('; ')
       : String(err);
-    throw new ElasticServingError('ES_ERR_INVALID_RESOURCE', `spec.handler: cannot build ${options.handler}: ${reason}`, { cause: err });
-  }
+    throw new ElasticServingError(
+      'ES_ERR_INVALID_RESOURCE',
+      `spec.handler: cannot build ${options.handler}: ${reason}`,
+      { cause: err },
+    );
+  });
   const output = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
   if (!output) throw new ElasticServingError('ES_ERR_INTERNAL', 'esbuild produced no output');
   const hash = sha(output.contents).slice(0, 16);
   const file = join(outDir, `${hash}.mjs`);
   await mkdir(outDir, { recursive: true });
   if (!existsSync(file)) {
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, output.contents);
     await rename(tmp, file);
   }
@@ -239,8 +255,9 @@ export async function transpileHandler(options: TranspileOptions): Promise<Trans
       }),
   );
   const manifest: Manifest = { format: BUILD_FORMAT, esbuild: esbuildVersion, handler, hash, file, external, inputs };
-  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest));
-  await rename(`${manifestPath}.tmp`, manifestPath);
+  const manifestTmp = `${manifestPath}.${randomUUID()}.tmp`;
+  await writeFile(manifestTmp, JSON.stringify(manifest));
+  await rename(manifestTmp, manifestPath);
   await pruneOld(outDir, file, previous?.file);
   return { file, hash, cached: false, ms: performance.now() - t0 };
 }

@@ -42,5 +42,7 @@ export function functionKey(namespace: string, name: string): string {
 
 export function splitFunctionKey(fn: string): { namespace: string; name: string } {
   const slash = fn.indexOf('/');
-  return slash === -1 ? { namespace: 'default', name: fn } : { namespace: fn.slice(0, slash), name: fn.slice(slash + 1) };
+  return slash === -1
+    ? { namespace: 'default', name: fn }
+    : { namespace: fn.slice(0, slash), name: fn.slice(slash + 1) };
 }

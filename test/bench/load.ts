@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
-const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const LOAD_CLIENT = join(import.meta.dirname, 'servers', 'load-client.ts');
+const TSX = join(import.meta.dirname, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** The load settings of DESIGN §10: the same for a figure and its baseline. */
 export const LOAD = { connections: 64, warmupSeconds: 3, measureSeconds: 10, runs: 3, bodyBytes: 1024 } as const;
@@ -25,10 +26,15 @@ export function autocannon(
   url: string,
   opts: { headers: Record<string, string>; body: string; seconds: number; connections?: number },
 ): Promise<LoadResult> {
-  const args = [autocannonBin, '-j', '-n', '-I', '-m', 'POST', '-c', String(opts.connections ?? LOAD.connections)];
-  args.push('-d', String(opts.seconds), '-b', opts.body);
-  for (const [k, v] of Object.entries(opts.headers)) args.push('-H', `${k}=${v}`);
-  args.push(url);
+  const settings = {
+    url,
+    method: 'POST',
+    connections: opts.connections ?? LOAD.connections,
+    duration: opts.seconds,
+    headers: opts.headers,
+    body: opts.body,
+  };
+  const args = [TSX, LOAD_CLIENT, JSON.stringify(settings)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

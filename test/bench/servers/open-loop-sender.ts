@@ -18,6 +18,8 @@ const now = () => performance.timeOrigin + performance.now();
 let sent = 0;
 let ok = 0;
 let failed = 0;
+// Response latency from the scheduled send time: the open-loop figure of a plain HTTP server (the baseline).
+const answered: number[] = [];
 const start = now();
 const inflight: Promise<void>[] = [];
 while (sent < total) {
@@ -43,6 +45,7 @@ while (sent < total) {
       })
       .then(async (res) => {
         await res.body.dump();
+        answered.push(now() - scheduled);
         if (res.statusCode === 202) ok++;
         else failed++;
       })
@@ -55,4 +58,7 @@ while (sent < total) {
 }
 await Promise.all(inflight);
 await pool.close();
-process.stdout.write(`${JSON.stringify({ sent, ok, failed, seconds: (now() - start) / 1000 })}\n`);
+answered.sort((a, b) => a - b);
+const pct = (p: number) => answered[Math.min(answered.length - 1, Math.ceil((p / 100) * answered.length) - 1)] ?? null;
+const seconds = (now() - start) / 1000;
+process.stdout.write(`${JSON.stringify({ sent, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`);

@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+/** Starts a TypeScript script in its own process and resolves with the first stdout line matching `ready`. */
+export function startScript(script: string, args: string[], ready: RegExp, timeoutMs = 60_000) {
+  const child = spawn(process.execPath, [TSX, script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return waitForLine(child, ready, timeoutMs).then((match) => ({ child, match }));
+}
+
+/** Starts `elastic-serving up` the way a user would. */
+export function startPlatform(args: string[], timeoutMs = 60_000) {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'elastic-serving.mjs'), 'up', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return waitForLine(child, /control API\s+(http:\/\/\S+)/, timeoutMs).then((m) => {
+    const out = m.input ?? '';
+    return {
+      child,
+      ingress: /broker ingress\s+(http:\/\/\S+?)\/\{/.exec(out)![1]!,
+      gateway: /function gateway\s+(http:\/\/\S+?)\/\{/.exec(out)![1]!,
+      control: m[1]!,
+    };
+  });
+}
+
+function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`process did not get ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = re.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Object.assign(m, { input: out }));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`process exited ${code}:\n${out}`)));
+  });
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Resident set size of a process in MB, from /proc. */
+export function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+/** Direct children of a process (function replicas of the platform). */
+export function childPids(pid: number): number[] {
+  const pids: number[] = [];
+  for (const task of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) {
+    if (task) pids.push(Number(task));
+  }
+  return pids;
+}
+
+export function runScript(script: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX, script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited ${code}`))));
+  });
+}
