@@ -173,3 +173,37 @@ describe('MemoryEventLog (memory-only behaviour)', () => {
     await expect(log.subscribe('t', 'g', async () => {})).rejects.toBeInstanceOf(BackendUnavailableError);
   });
 });
+
+describe('memory back-pressure', () => {
+  it('holds an append at the high-water mark until consumers catch up, then stores it', async () => {
+    const log = new MemoryEventLog({ highWaterEvents: 2, highWaterWaitMs: 5_000 });
+    await log.ensureTopic('hw');
+    const release: (() => void)[] = [];
+    await log.subscribe('hw', 'g', () => new Promise<void>((r) => release.push(r)), { maxInFlight: 10 });
+    const ev = (id: string) => ({ attributes: { specversion: '1.0', id, source: 's', type: 't' } });
+    await log.append('hw', [ev('1'), ev('2')]);
+    let third = false;
+    const pending = log.append('hw', [ev('3')]).then(() => (third = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    release.shift()!();
+    await pending;
+    expect(third).toBe(true);
+    expect(log.stats().events).toBe(2);
+    for (const r of release.splice(0)) r();
+    await log.close(0);
+  });
+
+  it('goes ahead after highWaterWaitMs when nobody catches up', async () => {
+    const log = new MemoryEventLog({ highWaterEvents: 1, highWaterWaitMs: 30 });
+    await log.ensureTopic('hw2');
+    await log.subscribe('hw2', 'g', () => new Promise<void>(() => undefined));
+    const ev = (id: string) => ({ attributes: { specversion: '1.0', id, source: 's', type: 't' } });
+    await log.append('hw2', [ev('1')]);
+    const started = Date.now();
+    await log.append('hw2', [ev('2')]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(log.stats().events).toBe(2);
+    await log.close(0);
+  });
+});

@@ -19,6 +19,18 @@ export interface MemoryEventLogOptions {
    */
   maxBytes?: number;
   /**
+   * Back-pressure: while this many events are held, an append first waits (up to `highWaterWaitMs`) for consumers
+   * to catch up, so a producer faster than its triggers is paced instead of filling memory and starving delivery
+   * of CPU. After the wait the append goes ahead within `maxEvents`/`maxBytes`. Topics without groups never wait.
+   * @defaultValue 5_000
+   */
+  highWaterEvents?: number;
+  /**
+   * Longest an append waits at the high-water mark.
+   * @defaultValue 1000
+   */
+  highWaterWaitMs?: number;
+  /**
    * How many recent `source`+`id` pairs each topic remembers; an appended event matching one is dropped as a
    * duplicate (and the append still succeeds). 0 turns dedup off.
    * @defaultValue 10_000
@@ -34,6 +46,8 @@ export interface MemoryEventLogOptions {
 export const MEMORY_DEFAULTS = {
   maxEvents: 100_000,
   maxBytes: 256 * 1024 * 1024,
+  highWaterEvents: 5_000,
+  highWaterWaitMs: 1000,
   dedupWindow: 10_000,
   defaultGraceMs: 5000,
 } as const satisfies Required<MemoryEventLogOptions>;
@@ -67,7 +81,7 @@ export class MemoryEventLog implements EventLog {
   readonly name = 'memory';
   readonly durable = false;
   readonly #options: Required<MemoryEventLogOptions>;
-  readonly #usage: Usage = { events: 0, bytes: 0 };
+  readonly #usage: Usage = { events: 0, bytes: 0, onFreed: () => this.#wakeProducers() };
   readonly #topics = new Map<string, TopicState>();
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
@@ -78,6 +92,8 @@ export class MemoryEventLog implements EventLog {
     requireInteger('maxBytes', resolved.maxBytes, 1);
     requireInteger('dedupWindow', resolved.dedupWindow, 0);
     requireInteger('defaultGraceMs', resolved.defaultGraceMs, 0);
+    requireInteger('highWaterEvents', resolved.highWaterEvents, 1);
+    requireInteger('highWaterWaitMs', resolved.highWaterWaitMs, 0);
     this.#options = resolved;
   }
 
@@ -119,6 +135,7 @@ export class MemoryEventLog implements EventLog {
       accepted = fresh;
     }
     if (accepted.length === 0) return;
+    if (groups.size > 0 && this.#usage.events >= this.#options.highWaterEvents) await this.#belowHighWater();
     if (groups.size > 0) {
       const sizes = accepted.map(eventBytes);
       this.#checkBounds(topic, accepted.length, sizes);
@@ -209,6 +226,30 @@ export class MemoryEventLog implements EventLog {
     }
     return state;
   }
+
+  #highWaterWaiters: (() => void)[] = [];
+
+  /** Resolves once held events drop below the high-water mark, or after `highWaterWaitMs`. */
+  #belowHighWater(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.#options.highWaterWaitMs);
+      const waiters = this.#highWaterWaiters;
+      function done() {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i !== -1) waiters.splice(i, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
+  #wakeProducers = (): void => {
+    if (this.#highWaterWaiters.length === 0 || this.#usage.events >= this.#options.highWaterEvents) return;
+    // Wake as many as there is room for, oldest first.
+    const room = this.#options.highWaterEvents - this.#usage.events;
+    for (const wake of this.#highWaterWaiters.slice(0, room)) wake();
+  };
 
   #checkBounds(topic: string, count: number, sizes: readonly number[]): void {
     const { maxEvents, maxBytes } = this.#options;

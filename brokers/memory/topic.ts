@@ -16,6 +16,8 @@ export interface Entry {
 export interface Usage {
   events: number;
   bytes: number;
+  /** Called after an event is freed (the log wakes producers waiting at its high-water mark). */
+  onFreed?: () => void;
 }
 
 /**
@@ -70,6 +72,7 @@ export class Topic {
     this.#usage.events--;
     this.#usage.bytes -= entry.bytes;
     if (entry.seq === this.firstSeq) this.trim();
+    this.#usage.onFreed?.();
   }
 
   /** Drops the freed prefix of the log. */

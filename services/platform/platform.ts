@@ -26,6 +26,7 @@ import { type ServedFunction, reconcileFunction, removeFunction, replicaStatus }
 import { postToSink, reconcilePingSource, removePingSource } from './reconcilers/pingsources.ts';
 import { reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
 import { markFunctionStatus } from './function-status.ts';
+import { gatewaySender } from './gateway-sender.ts';
 
 const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -86,8 +87,9 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   const handlerBase = (handler: string) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT);
 
   const reconcilers: Reconciler[] = [];
-  const triggers = await runReconciler(store, 'Trigger', (t) => reconcileTrigger(t, { registry, router, addresses }),
-    (t) => removeTrigger(t, { registry, router, addresses }), { logger: rlog });
+  const triggerDeps = { registry, router, addresses, functionSender: gatewaySender(gateway) };
+  const triggers = await runReconciler(store, 'Trigger', (t) => reconcileTrigger(t, triggerDeps),
+    (t) => removeTrigger(t, triggerDeps), { logger: rlog });
   const brokerDeps = { registry, addresses, defaultChannel: options.channel, channel: (n: Parameters<Channels['get']>[0]) => channels.get(n) };
   const brokersOf = (b: Resource) => (t: Resource) =>
     (t.metadata.namespace ?? 'default') === (b.metadata.namespace ?? 'default') && (t.spec as { broker?: string }).broker === b.metadata.name;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { EventLog, Subscription } from '../../brokers/contract.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -30,7 +31,10 @@ export class Router {
   private readonly subscriptions = new Map<string, { spec: TriggerSubscriptionSpec; sub: Subscription }>();
   private readonly shutdown = new AbortController();
 
-  constructor(private readonly deps: { logger: Logger; metrics?: Metrics }) {}
+  constructor(private readonly deps: { logger: Logger; metrics?: Metrics }) {
+    // Every in-flight delivery listens to the shutdown signal: hundreds at once is normal, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   async upsert(key: string, spec: TriggerSubscriptionSpec): Promise<void> {
     await this.stop(key);

@@ -10,7 +10,7 @@ import {
 import type { Filter } from '../core/filters/index.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RateLimiter } from './flow-control.ts';
-import { type SendResult, sendEvent } from '../core/http/sender.ts';
+import { type EventSender, type SendResult, httpSender } from '../core/http/sender.ts';
 
 /** Everything the router needs to serve one Trigger, resolved by its reconciler. */
 export interface TriggerTarget {
@@ -18,6 +18,11 @@ export interface TriggerTarget {
   name: string;
   filter: Filter;
   subscriberUri: string;
+  /**
+   * How events reach the subscriber; plain HTTP to `subscriberUri` when unset. The embedded platform hands its
+   * functions' events to the gateway in-process (same balancing and containerConcurrency, one HTTP hop less).
+   */
+  send?: EventSender;
   policy: ResolvedDeliveryPolicy;
   /** Resolved dead-letter sink URL, if any. */
   deadLetterUri?: string;
@@ -52,7 +57,16 @@ function ttlOf(event: CloudEvent): number {
  */
 export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
   const labels = { namespace: target.namespace, trigger: target.name };
-  const count = (outcome: string) => ctx.metrics?.deliveries.inc({ ...labels, outcome });
+  // Labelled children resolved once per trigger: label lookups per event showed in the router's profile.
+  const outcomes = new Map<string, { inc(): void }>();
+  const count = (outcome: string) => {
+    if (!ctx.metrics) return;
+    let child = outcomes.get(outcome);
+    if (!child) outcomes.set(outcome, (child = ctx.metrics.deliveries.labels({ ...labels, outcome })));
+    child.inc();
+  };
+  const latency = ctx.metrics?.deliveryLatency.labels(labels);
+  const send = target.send ?? httpSender(target.subscriberUri);
 
   return async (event: CloudEvent, _info: DeliveryInfo): Promise<void> => {
     if (!target.filter.match(event)) {
@@ -62,13 +76,13 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
     if (target.rateLimiter) await target.rateLimiter.take(ctx.shutdown);
     const outgoing = forSubscriber(event);
     const outcome = await deliverWithRetries(
-      (_timeoutMs, signal) => sendEvent(target.subscriberUri, outgoing, signal),
+      (_timeoutMs, signal) => send(outgoing, signal),
       target.policy,
       { signal: ctx.shutdown },
     );
     if (outcome.ok) {
       const arrival = Date.parse(String(event.attributes[EXT_ARRIVAL_TIME] ?? ''));
-      if (Number.isFinite(arrival)) ctx.metrics?.deliveryLatency.observe(labels, (Date.now() - arrival) / 1000);
+      if (Number.isFinite(arrival)) latency?.observe((Date.now() - arrival) / 1000);
       count('delivered');
       await handleReply(target, ctx, event, (outcome.result as SendResult | undefined)?.reply);
       return;
@@ -106,7 +120,7 @@ async function deadLetter(target: TriggerTarget, ctx: DeliveryContext, event: Cl
   }
   const dead = withDeadLetterExtensions(forSubscriber(event), target.subscriberUri, outcome);
   const sent = await deliverWithRetries(
-    (_timeoutMs, signal) => sendEvent(target.deadLetterUri!, dead, signal),
+    (_timeoutMs, signal) => httpSender(target.deadLetterUri!)(dead, signal),
     target.policy,
     { signal: ctx.shutdown },
   );

@@ -2,19 +2,6 @@ import { ATTRIBUTE_NAME } from './attribute.ts';
 import { CesqlParseError, compileCesql } from './cesql/index.ts';
 import type { FilterIssue } from './types.ts';
 
-/*
- * Apply-time validation, following Knative's Trigger webhook (pkg/apis/eventing/v1/trigger_validation.go):
- * - `filter.attributes` keys match ^[a-z][a-z0-9]*$;
- * - a `filters` element sets at most one dialect (an element with none is allowed and matches everything);
- *   empty maps, empty lists and an empty `cesql` do not count as set;
- * - exact / prefix / suffix hold at most one attribute, named like above; values are not checked (Knative
- *   skips a filter with an empty value at run time, and so do we);
- * - all / any / not are validated recursively; an empty all / any list is accepted;
- * - cesql must parse.
- * Stricter than Knative, because YAML is read loosely here: unknown dialect keys and values of the wrong type are
- * reported instead of being dropped.
- */
-
 const DIALECTS = ['exact', 'prefix', 'suffix', 'all', 'any', 'not', 'cesql'] as const;
 const DIALECT_SET: ReadonlySet<string> = new Set(DIALECTS);
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -28,12 +15,24 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Appends a key to a path the way the controller renders paths: `.name` or `["odd key"]`. */
 function keyPath(path: string, key: string): string {
-  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+  if (!IDENTIFIER.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path === '' ? key : `${path}.${key}`;
 }
 
 /**
  * Validates a Trigger spec's `filter` and `filters` as read from YAML/JSON (hence `unknown`). Returns every issue
  * (empty = valid).
+ *
+ * Decisions, following Knative's Trigger webhook (pkg/apis/eventing/v1/trigger_validation.go):
+ * - `filter.attributes` keys match `^[a-z][a-z0-9]*$`;
+ * - a `filters` element sets at most one dialect; an element with none is allowed and matches everything.
+ *   Empty maps, empty lists and an empty `cesql` do not count as set (so `{ exact: {}, cesql: "..." }` passes);
+ * - exact / prefix / suffix hold at most one attribute, named like above. Values are not checked: like Knative,
+ *   the filter with an empty value is skipped at run time (it matches everything);
+ * - all / any / not are validated recursively; an empty all / any list is accepted;
+ * - `cesql` must parse; unknown functions are not refused (they are an evaluation error, as in Knative).
+ * Stricter than Knative, because YAML is read loosely here: unknown dialect keys (e.g. `sql`), unknown fields
+ * under `filter`, and values of the wrong type are reported instead of being dropped.
  *
  * @param spec - the Trigger's `spec`
  * @param path - the path of `spec` used in issues
@@ -45,16 +44,16 @@ export function validateTriggerFilter(spec: unknown, path = 'spec'): FilterIssue
   if (!isRecord(spec)) return [{ path, message: 'must be an object' }];
   const filter = spec.filter;
   if (filter !== undefined && filter !== null) {
-    const filterPath = `${path}.filter`;
+    const filterPath = keyPath(path, 'filter');
     if (!isRecord(filter)) issues.push({ path: filterPath, message: 'must be an object' });
     else {
       for (const key of Object.keys(filter)) {
         if (key !== 'attributes') issues.push({ path: keyPath(filterPath, key), message: 'unknown field' });
       }
-      validateAttributeMap(filter.attributes, `${filterPath}.attributes`, issues, false);
+      validateAttributeMap(filter.attributes, keyPath(filterPath, 'attributes'), issues, false);
     }
   }
-  validateFilterList(spec.filters, `${path}.filters`, issues);
+  validateFilterList(spec.filters, keyPath(path, 'filters'), issues);
   return issues;
 }
 

@@ -1,5 +1,6 @@
 import { type DeliverySpec, resolveDeliveryPolicy } from '../../core/delivery/index.ts';
 import { compileTriggerFilter } from '../../core/filters/index.ts';
+import type { EventSender } from '../../core/http/sender.ts';
 import { type TriggerSpec, triggerFlowControl } from '../../controller/resources/index.ts';
 import type { StatusPatch } from '../../controller/reconciler.ts';
 import type { Resource } from '../../controller/resources/types.ts';
@@ -13,6 +14,15 @@ export interface TriggerReconcilerDeps {
   registry: BrokerRegistry;
   router: Router;
   addresses: AddressBook;
+  /** In-process sender for a Function served by this platform (skips one HTTP hop). */
+  functionSender?: (namespace: string, name: string) => EventSender;
+}
+
+function inProcessSender(deps: TriggerReconcilerDeps, subscriber: Destination, namespace: string): EventSender | undefined {
+  const ref = subscriber.ref;
+  if (!deps.functionSender || !ref || subscriber.uri) return undefined;
+  if (ref.kind !== 'Function' && ref.kind !== 'InferenceService') return undefined;
+  return deps.functionSender(ref.namespace ?? namespace, ref.name);
 }
 
 export function triggerKey(trigger: Resource): string {
@@ -43,6 +53,7 @@ export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcile
     name: trigger.metadata.name,
     filter,
     subscriberUri,
+    send: inProcessSender(deps, spec.subscriber as Destination, namespace),
     policy,
     deadLetterUri,
     log: broker.log,

@@ -119,7 +119,7 @@ class Parser {
     const pos = t.start;
     switch (t.type) {
       case 'int':
-        return { kind: 'literal', pos, value: this.integer(t, false) };
+        return { kind: 'literal', pos, value: this.integer(t.text, false, pos) };
       case 'string':
         return { kind: 'literal', pos, value: t.text };
       case 'keyword':
@@ -143,7 +143,7 @@ class Parser {
     // A sign written against the digits is part of the literal (official lexer), which lets -2147483648 exist.
     if ((t.text === '-' || t.text === '+') && following.type === 'int' && following.start === t.end) {
       this.next();
-      return { kind: 'literal', pos, value: this.integer(following, t.text === '-') };
+      return { kind: 'literal', pos, value: this.integer(following.text, t.text === '-', pos) };
     }
     if (t.text === '-') return { kind: 'negate', pos, operand: this.expression(LEVEL.negate) };
     if (t.text === '(') {
@@ -154,10 +154,10 @@ class Parser {
     return this.fail(t, 'an expression');
   }
 
-  private integer(t: Token, negative: boolean): number {
-    const magnitude = Number(t.text);
+  private integer(digits: string, negative: boolean, pos: number): number {
+    const magnitude = Number(digits);
     if (magnitude > INT32_MAX + (negative ? 1 : 0)) {
-      throw new CesqlParseError(t.start, `integer literal ${negative ? '-' : ''}${t.text} is out of the 32-bit range`);
+      throw new CesqlParseError(pos, `integer literal ${negative ? '-' : ''}${digits} is out of the 32-bit range`);
     }
     return negative ? -magnitude : magnitude;
   }
