@@ -3,6 +3,9 @@ import type { CloudEvent } from '../services/core/cloudevent.ts';
 /**
  * The EventLog contract: what every channel backend (memory, nats, kafka, redis) must do.
  * The conformance suite in brokers/conformance tests every adapter against exactly this text.
+ *
+ * Header-based backends store events in their protocol's binary mode, so extension values may come back in
+ * their string form and absent data may come back as empty data.
  */
 export interface EventLog {
   /** Backend name as used in broker class annotations: `memory`, `nats`, `kafka`, `redis`. */
@@ -31,12 +34,14 @@ export interface EventLog {
    */
   subscribe(topic: string, group: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
 
-  /** Events appended to `topic` but not yet acknowledged by `group` (the autoscaler's queue depth). */
+  /** Events appended to `topic` but not yet acknowledged by `group` (the autoscaler's queue depth); 0 for an
+   * unknown topic or group. */
   lag(topic: string, group: string): Promise<number>;
 
   /**
    * Moves `group` back (or forward) so that delivery restarts at `from`: a log position returned in
-   * `DeliveryInfo.position`, or the first event whose arrival is at or after a time.
+   * `DeliveryInfo.position`, or the first event whose arrival is at or after a time. Only what the backend still
+   * retains can be replayed; `deliveryCount` may restart at 1 for replayed events.
    */
   replay(topic: string, group: string, from: ReplayFrom): Promise<void>;
 
@@ -61,7 +66,8 @@ export interface SubscribeOptions {
    */
   maxInFlight?: number;
   /**
-   * How long a delivered event may stay unacknowledged before the backend redelivers it to another member.
+   * How long a delivered event may stay unacknowledged before the backend redelivers it to another member; the
+   * first handler's late result is then ignored.
    * @defaultValue 30000
    */
   ackWaitMs?: number;
@@ -87,7 +93,10 @@ export interface DeliveryInfo {
 export type EventHandler = (event: CloudEvent, info: DeliveryInfo) => Promise<void>;
 
 export interface Subscription {
-  /** Stops taking new events and waits for the in-flight ones (up to `graceMs`). The group keeps its position. */
+  /**
+   * Stops taking new events and waits for the in-flight ones (up to `graceMs`); events still unfinished then are
+   * redelivered to the group. The group keeps its position.
+   */
   close(graceMs?: number): Promise<void>;
 }
 

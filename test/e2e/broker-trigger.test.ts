@@ -58,8 +58,9 @@ describe('broker and triggers, end to end', () => {
   it('delivers binary, structured and batched events to every matching trigger, without the broker TTL', async () => {
     const sub = await startSubscriber();
     const other = await startSubscriber();
+    const sql = await startSubscriber();
     const b = unique('b');
-    await apply(`${broker(b)}---\n${trigger(unique('t'), b, sub.url, '  filter: { attributes: { type: e2e.order } }')}---\n${trigger(unique('t'), b, other.url, '  filters: [ { prefix: { type: e2e.ord } } ]')}---\n${trigger(unique('t'), b, other.url, '  filter: { attributes: { type: never.matches } }')}`);
+    await apply(`${broker(b)}---\n${trigger(unique('t'), b, sub.url, '  filter: { attributes: { type: e2e.order } }')}---\n${trigger(unique('t'), b, other.url, '  filters: [ { prefix: { type: e2e.ord } } ]')}---\n${trigger(unique('t'), b, other.url, '  filter: { attributes: { type: never.matches } }')}---\n${trigger(unique('t'), b, sql.url, `  filters: [ { cesql: "type = 'e2e.order' AND myext = 'v'" } ]`)}`);
     await waitReady('broker', b);
     const url = `${platform.urls.ingress}/default/${b}`;
     await new Promise((r) => setTimeout(r, 300)); // triggers become ready right after the broker
@@ -82,9 +83,11 @@ describe('broker and triggers, end to end', () => {
     const structured = got.find((r) => r.headers['ce-id'] === 'sdk-structured')!;
     expect(structured.headers['ce-myext']).toBe('v');
     expect(JSON.parse(structured.body.toString())).toEqual({ mode: 'structured' });
+    const bySql = await sql.waitFor(2);
     await new Promise((r) => setTimeout(r, 300));
     expect(sub.received).toHaveLength(4);
-    await Promise.all([sub.close(), other.close()]);
+    expect(bySql.map((r) => r.headers['ce-id']).sort()).toEqual(['sdk-binary', 'sdk-structured']);
+    await Promise.all([sub.close(), other.close(), sql.close()]);
   });
 
   it('retries with backoff, then dead-letters with the knativeerror* extensions', async () => {
