@@ -51,7 +51,10 @@ export function attributeString(value: CeAttributeValue): string {
 }
 
 /** Builds an event from attributes and optional JSON/bytes data; used by sources, the SDK and tests. */
-export function makeEvent(attributes: Omit<CeAttributes, 'specversion'> & { specversion?: string }, data?: unknown): CloudEvent {
+export function makeEvent(
+  attributes: Omit<CeAttributes, 'specversion'> & { specversion?: string },
+  data?: unknown,
+): CloudEvent {
   const attrs = { specversion: '1.0', ...attributes } as CeAttributes;
   if (data === undefined) return { attributes: attrs };
   if (Buffer.isBuffer(data)) return { attributes: attrs, data };

@@ -18,7 +18,8 @@ export function checkIngressAuth(
 ): void {
   if (!auth || Object.keys(auth.tokens).length === 0) return;
   const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-  if (!token) throw new ElasticServingError('ES_ERR_UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
+  if (!token)
+    throw new ElasticServingError('ES_ERR_UNAUTHORIZED', 'missing bearer token (Authorization: Bearer <token>)');
   const allowed = Object.hasOwn(auth.tokens, token) ? auth.tokens[token] : undefined;
   if (!allowed) throw new ElasticServingError('ES_ERR_UNAUTHORIZED', 'invalid bearer token');
   const key = `${namespace}/${broker}`;
@@ -33,7 +34,11 @@ export function parseTokenList(text: string | undefined): IngressAuthOptions | u
   const tokens: Record<string, string[]> = {};
   for (const entry of text.split(';')) {
     const [token, brokers] = entry.split('=', 2);
-    if (token?.trim()) tokens[token.trim()] = (brokers ?? '*').split(',').map((b) => b.trim()).filter(Boolean);
+    if (token?.trim())
+      tokens[token.trim()] = (brokers ?? '*')
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean);
   }
   return { tokens };
 }

@@ -3,7 +3,13 @@ import { MemoryEventLog } from '../../brokers/memory/memory-log.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { buildIngress, type IngressOptions } from './server.ts';
 
-const ce = { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/t', 'ce-type': 't', 'content-type': 'application/json' };
+const ce = {
+  'ce-specversion': '1.0',
+  'ce-id': '1',
+  'ce-source': '/t',
+  'ce-type': 't',
+  'content-type': 'application/json',
+};
 let log: MemoryEventLog;
 
 async function setup(extra: Partial<IngressOptions> = {}) {
@@ -13,7 +19,8 @@ async function setup(extra: Partial<IngressOptions> = {}) {
   await log.subscribe('default.default', 'g', async (e) => void received.push(e));
   const metrics = createMetrics();
   const app = buildIngress({
-    resolveBroker: (ns, name) => (ns === 'default' && name === 'default' ? { topic: 'default.default', log } : undefined),
+    resolveBroker: (ns, name) =>
+      ns === 'default' && name === 'default' ? { topic: 'default.default', log } : undefined,
     logLevel: 'silent',
     metrics,
     ...extra,
@@ -53,7 +60,12 @@ describe('broker ingress', () => {
     [{ 'content-type': 'application/cloudevents+xml' }, 415, 'unsupported'],
   ])('refuses a bad event with a reason (%#)', async (headers, status, reason) => {
     const { app } = await setup();
-    const res = await app.inject({ method: 'POST', url: '/default/default', headers: headers as Record<string, string>, payload: '{bad' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/default/default',
+      headers: headers as Record<string, string>,
+      payload: '{bad',
+    });
     expect(res.statusCode).toBe(status);
     expect(res.json().error).toContain(reason);
     expect(res.json().code).toMatch(/^ES_ERR_/);
@@ -65,7 +77,11 @@ describe('broker ingress', () => {
     const get = await app.inject({ method: 'GET', url: '/default/default' });
     expect(get.statusCode).toBe(405);
     expect(get.headers.allow).toBe('POST, OPTIONS');
-    const options = await app.inject({ method: 'OPTIONS', url: '/default/default', headers: { 'webhook-request-origin': 'x.example' } });
+    const options = await app.inject({
+      method: 'OPTIONS',
+      url: '/default/default',
+      headers: { 'webhook-request-origin': 'x.example' },
+    });
     expect(options.statusCode).toBe(200);
     expect(options.headers.allow).toBe('POST, OPTIONS');
     expect(options.headers['webhook-allowed-origin']).toBe('x.example');
@@ -74,8 +90,16 @@ describe('broker ingress', () => {
 
   it('accepts 64 KiB, refuses more than the limit with 413', async () => {
     const { app } = await setup({ maxBodyBytes: 128 * 1024 });
-    expect((await app.inject({ method: 'POST', url: '/default/default', headers: ce, payload: 'x'.repeat(64 * 1024) })).statusCode).toBe(202);
-    const big = await app.inject({ method: 'POST', url: '/default/default', headers: ce, payload: 'x'.repeat(129 * 1024) });
+    expect(
+      (await app.inject({ method: 'POST', url: '/default/default', headers: ce, payload: 'x'.repeat(64 * 1024) }))
+        .statusCode,
+    ).toBe(202);
+    const big = await app.inject({
+      method: 'POST',
+      url: '/default/default',
+      headers: ce,
+      payload: 'x'.repeat(129 * 1024),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json().code).toBe('ES_ERR_BODY_TOO_LARGE');
   });
@@ -99,7 +123,11 @@ describe('broker ingress', () => {
   it('checks bearer tokens per broker: 401 without or with an unknown token, 403 outside its brokers', async () => {
     const { app } = await setup({ auth: { tokens: { good: ['default/default'], other: ['team/*'] } } });
     const post = (authorization?: string) =>
-      app.inject({ method: 'POST', url: '/default/default', headers: { ...ce, ...(authorization ? { authorization } : {}) } });
+      app.inject({
+        method: 'POST',
+        url: '/default/default',
+        headers: { ...ce, ...(authorization ? { authorization } : {}) },
+      });
     expect((await post()).statusCode).toBe(401);
     expect((await post('Bearer nope')).statusCode).toBe(401);
     expect((await post('Bearer other')).statusCode).toBe(403);
@@ -111,7 +139,9 @@ describe('broker ingress', () => {
     await app.inject({ method: 'POST', url: '/default/default', headers: ce });
     await app.inject({ method: 'POST', url: '/default/default', headers: { ...ce, 'ce-specversion': '2' } });
     const text = await metrics.registry.metrics();
-    expect(text).toContain('es_ingress_events_total{namespace="default",broker="default",outcome="accepted",reason="ok"} 1');
+    expect(text).toContain(
+      'es_ingress_events_total{namespace="default",broker="default",outcome="accepted",reason="ok"} 1',
+    );
     expect(text).toContain('outcome="rejected",reason="ES_ERR_INVALID_EVENT"} 1');
   });
 });

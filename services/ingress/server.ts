@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { EventLog } from '../../brokers/contract.ts';
 import { EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloudevent.ts';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
@@ -68,7 +68,8 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     const key = `${namespace}/${broker}/${outcome}/${reason}`;
     let counter = counters.get(key);
     if (!counter) {
-      counters.set(key, (counter = options.metrics.ingressEvents.labels({ namespace, broker, outcome, reason })));
+      counter = options.metrics.ingressEvents.labels({ namespace, broker, outcome, reason });
+      counters.set(key, counter);
     }
     counter.inc(n);
   };
@@ -84,7 +85,8 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   app.post('/:namespace/:broker', async (req, reply) => {
     const { namespace, broker } = req.params as { namespace: string; broker: string };
     try {
-      if (closing) throw new ElasticServingError('ES_ERR_SHUTTING_DOWN', 'ingress is shutting down', { retryAfterSeconds: 1 });
+      if (closing)
+        throw new ElasticServingError('ES_ERR_SHUTTING_DOWN', 'ingress is shutting down', { retryAfterSeconds: 1 });
       checkIngressAuth(options.auth, req.headers.authorization, namespace, broker);
       const target = options.resolveBroker(namespace, broker);
       if (!target) throw new ElasticServingError('ES_ERR_BROKER_NOT_FOUND', `broker ${namespace}/${broker} not found`);
@@ -114,17 +116,32 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     url: '/:namespace/:broker',
     handler: async (req, reply) => {
       reply.header('allow', ALLOW);
-      return fail(reply, req, new ElasticServingError('ES_ERR_METHOD_NOT_ALLOWED', `method ${req.method} not allowed: use POST`));
+      return fail(
+        reply,
+        req,
+        new ElasticServingError('ES_ERR_METHOD_NOT_ALLOWED', `method ${req.method} not allowed: use POST`),
+      );
     },
   });
 
   app.setNotFoundHandler((req, reply) =>
-    fail(reply, req, new ElasticServingError('ES_ERR_NOT_FOUND', `no route ${req.method} ${req.url}: publish to POST /{namespace}/{broker}`)),
+    fail(
+      reply,
+      req,
+      new ElasticServingError(
+        'ES_ERR_NOT_FOUND',
+        `no route ${req.method} ${req.url}: publish to POST /{namespace}/{broker}`,
+      ),
+    ),
   );
 
   app.setErrorHandler((err: NodeJS.ErrnoException & { statusCode?: number }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return fail(reply, req, new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `body exceeds the ${maxBodyBytes}-byte limit`));
+      return fail(
+        reply,
+        req,
+        new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `body exceeds the ${maxBodyBytes}-byte limit`),
+      );
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return fail(reply, req, new ElasticServingError('ES_ERR_BAD_REQUEST', err.message));

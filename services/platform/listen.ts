@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 
 /** Listens and returns the base URL actually bound (port 0 resolved). Listen errors keep their `code`. */
 export async function listen(server: FastifyInstance, host: string, port: number): Promise<string> {

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
-import { applyAll } from '../controller/apply-all.ts';
 import { buildControlApi } from '../controller/api.ts';
+import { applyAll } from '../controller/apply-all.ts';
 import { FileResourceStore } from '../controller/file-store.ts';
 import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
-import { parseManifests } from '../controller/resources/index.ts';
 import type { Resource } from '../controller/resources/types.ts';
 import { validateDeliverySpec } from '../core/delivery/index.ts';
 import { validateTriggerFilter } from '../core/filters/index.ts';
@@ -19,14 +18,14 @@ import { PingSourceRunner } from '../sources/ping/index.ts';
 import type { AddressBook } from './addresses.ts';
 import { Channels } from './channels.ts';
 import { loadDemo } from './demo.ts';
+import { markFunctionStatus } from './function-status.ts';
+import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
 import type { PlatformOptions, RunningPlatform } from './options.ts';
 import { BrokerRegistry, reconcileBroker, removeBroker } from './reconcilers/brokers.ts';
-import { type ServedFunction, reconcileFunction, removeFunction, replicaStatus } from './reconcilers/functions.ts';
+import { reconcileFunction, removeFunction, replicaStatus, type ServedFunction } from './reconcilers/functions.ts';
 import { postToSink, reconcilePingSource, removePingSource } from './reconcilers/pingsources.ts';
 import { reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
-import { markFunctionStatus } from './function-status.ts';
-import { gatewaySender } from './gateway-sender.ts';
 
 const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -37,7 +36,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
  */
 export async function startPlatform(options: PlatformOptions): Promise<RunningPlatform> {
   if (!LOOPBACK.has(options.host) && !options.token) {
-    throw new Error(`binding ${options.host} beyond loopback needs a control API token (--token): it can start processes`);
+    throw new Error(
+      `binding ${options.host} beyond loopback needs a control API token (--token): it can start processes`,
+    );
   }
   const logger = pino({ level: options.logLevel, base: { name: 'elastic-serving' } });
   const stateDir = resolve(options.stateDir);
@@ -88,27 +89,55 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
 
   const reconcilers: Reconciler[] = [];
   const triggerDeps = { registry, router, addresses, functionSender: gatewaySender(gateway) };
-  const triggers = await runReconciler(store, 'Trigger', (t) => reconcileTrigger(t, triggerDeps),
-    (t) => removeTrigger(t, triggerDeps), { logger: rlog });
-  const brokerDeps = { registry, addresses, defaultChannel: options.channel, channel: (n: Parameters<Channels['get']>[0]) => channels.get(n) };
+  const triggers = await runReconciler(
+    store,
+    'Trigger',
+    (t) => reconcileTrigger(t, triggerDeps),
+    (t) => removeTrigger(t, triggerDeps),
+    { logger: rlog },
+  );
+  const brokerDeps = {
+    registry,
+    addresses,
+    defaultChannel: options.channel,
+    channel: (n: Parameters<Channels['get']>[0]) => channels.get(n),
+  };
   const brokersOf = (b: Resource) => (t: Resource) =>
-    (t.metadata.namespace ?? 'default') === (b.metadata.namespace ?? 'default') && (t.spec as { broker?: string }).broker === b.metadata.name;
+    (t.metadata.namespace ?? 'default') === (b.metadata.namespace ?? 'default') &&
+    (t.spec as { broker?: string }).broker === b.metadata.name;
   reconcilers.push(
     triggers,
-    await runReconciler(store, 'Broker', async (b) => {
-      const patch = await reconcileBroker(b, brokerDeps);
-      triggers.enqueueWhere(brokersOf(b));
-      return patch;
-    }, async (b) => {
-      await removeBroker(b, brokerDeps);
-      triggers.enqueueWhere(brokersOf(b));
-    }, { logger: rlog }),
-    await runReconciler(store, 'Function', (f, ctx) => {
-      const handler = (f.spec as { handler?: string }).handler ?? '';
-      return reconcileFunction(f, { ...functionDeps, baseDir: handlerBase(handler) }, ctx);
-    }, (f) => removeFunction(f, functionDeps), { logger: rlog }),
-    await runReconciler(store, 'PingSource', async (p) => reconcilePingSource(p, pings, addresses),
-      async (p) => removePingSource(p, pings), { logger: rlog }),
+    await runReconciler(
+      store,
+      'Broker',
+      async (b) => {
+        const patch = await reconcileBroker(b, brokerDeps);
+        triggers.enqueueWhere(brokersOf(b));
+        return patch;
+      },
+      async (b) => {
+        await removeBroker(b, brokerDeps);
+        triggers.enqueueWhere(brokersOf(b));
+      },
+      { logger: rlog },
+    ),
+    await runReconciler(
+      store,
+      'Function',
+      (f, ctx) => {
+        const handler = (f.spec as { handler?: string }).handler ?? '';
+        return reconcileFunction(f, { ...functionDeps, baseDir: handlerBase(handler) }, ctx);
+      },
+      (f) => removeFunction(f, functionDeps),
+      { logger: rlog },
+    ),
+    await runReconciler(
+      store,
+      'PingSource',
+      async (p) => reconcilePingSource(p, pings, addresses),
+      async (p) => removePingSource(p, pings),
+      { logger: rlog },
+    ),
   );
   const stopStatusSync = runtime.onChange((key) => {
     const served = functions.get(key);

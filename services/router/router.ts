@@ -1,15 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { EventLog, Subscription } from '../../brokers/contract.ts';
+import { backoffMs, type ResolvedDeliveryPolicy } from '../core/delivery/index.ts';
 import type { Metrics } from '../core/metrics.ts';
-import { type ResolvedDeliveryPolicy, backoffMs } from '../core/delivery/index.ts';
 import { type TriggerTarget, triggerHandler } from './trigger-delivery.ts';
 
 /** Upper bound of one delivery with all its retries (and a dead-letter pass), for the ack deadline. */
 function maxDeliveryMs(policy: ResolvedDeliveryPolicy): number {
   const perAttempt = policy.timeoutMs ?? 30_000;
   let total = perAttempt;
-  for (let n = 0; n < policy.retry; n++) total += perAttempt + Math.max(backoffMs(policy, n), policy.retryAfterMaxMs ?? 0);
+  for (let n = 0; n < policy.retry; n++)
+    total += perAttempt + Math.max(backoffMs(policy, n), policy.retryAfterMaxMs ?? 0);
   return total * 2;
 }
 

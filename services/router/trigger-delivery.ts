@@ -3,14 +3,14 @@ import type { DeliveryInfo } from '../../brokers/contract.ts';
 import { type CloudEvent, EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloudevent.ts';
 import {
   type DeliveryOutcome,
-  type ResolvedDeliveryPolicy,
   deliverWithRetries,
+  type ResolvedDeliveryPolicy,
   withDeadLetterExtensions,
 } from '../core/delivery/index.ts';
 import type { Filter } from '../core/filters/index.ts';
+import { type EventSender, httpSender, type SendResult } from '../core/http/sender.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RateLimiter } from './flow-control.ts';
-import { type EventSender, type SendResult, httpSender } from '../core/http/sender.ts';
 
 /** Everything the router needs to serve one Trigger, resolved by its reconciler. */
 export interface TriggerTarget {
@@ -62,7 +62,10 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
   const count = (outcome: string) => {
     if (!ctx.metrics) return;
     let child = outcomes.get(outcome);
-    if (!child) outcomes.set(outcome, (child = ctx.metrics.deliveries.labels({ ...labels, outcome })));
+    if (!child) {
+      child = ctx.metrics.deliveries.labels({ ...labels, outcome });
+      outcomes.set(outcome, child);
+    }
     child.inc();
   };
   const latency = ctx.metrics?.deliveryLatency.labels(labels);
@@ -75,11 +78,9 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
     }
     if (target.rateLimiter) await target.rateLimiter.take(ctx.shutdown);
     const outgoing = forSubscriber(event);
-    const outcome = await deliverWithRetries(
-      (_timeoutMs, signal) => send(outgoing, signal),
-      target.policy,
-      { signal: ctx.shutdown },
-    );
+    const outcome = await deliverWithRetries((_timeoutMs, signal) => send(outgoing, signal), target.policy, {
+      signal: ctx.shutdown,
+    });
     if (outcome.ok) {
       const arrival = Date.parse(String(event.attributes[EXT_ARRIVAL_TIME] ?? ''));
       if (Number.isFinite(arrival)) latency?.observe((Date.now() - arrival) / 1000);
@@ -114,8 +115,10 @@ async function deadLetter(target: TriggerTarget, ctx: DeliveryContext, event: Cl
   if (!target.deadLetterUri) {
     // Knative drops here too; we make it loud (log + metric) since nothing else will remember the event.
     ctx.metrics?.deliveries.inc({ ...labels, outcome: 'dropped' });
-    ctx.logger.error({ trigger: labels, id: event.attributes.id, attempts: outcome.attempts, reason },
-      'delivery failed after all retries and the trigger has no dead-letter sink: event dropped');
+    ctx.logger.error(
+      { trigger: labels, id: event.attributes.id, attempts: outcome.attempts, reason },
+      'delivery failed after all retries and the trigger has no dead-letter sink: event dropped',
+    );
     return;
   }
   const dead = withDeadLetterExtensions(forSubscriber(event), target.subscriberUri, outcome);
@@ -125,7 +128,9 @@ async function deadLetter(target: TriggerTarget, ctx: DeliveryContext, event: Cl
     { signal: ctx.shutdown },
   );
   if (!sent.ok) {
-    throw new Error(`dead-letter sink ${target.deadLetterUri} failed too (${sent.lastError?.message ?? sent.lastStatus}); event stays queued`);
+    throw new Error(
+      `dead-letter sink ${target.deadLetterUri} failed too (${sent.lastError?.message ?? sent.lastStatus}); event stays queued`,
+    );
   }
   ctx.metrics?.deliveries.inc({ ...labels, outcome: 'dead_lettered' });
   ctx.metrics?.deadLetters.inc(labels);

@@ -16,7 +16,9 @@ export interface Suite {
 const suites: Suite[] = [codecSuite, platformSuite];
 
 const program = new Command('bench')
-  .description(`Runs elastic-serving's benchmarks (method: DESIGN §10).\nSuites: ${suites.map((s) => `${s.name} (${s.description})`).join('; ')}`)
+  .description(
+    `Runs elastic-serving's benchmarks (method: DESIGN §10).\nSuites: ${suites.map((s) => `${s.name} (${s.description})`).join('; ')}`,
+  )
   .argument('[suites...]', 'suites to run (default: every suite whose engines are reachable)')
   .action(async (names: string[]) => {
     const unknown = names.filter((n) => !suites.some((s) => s.name === n));

@@ -31,7 +31,10 @@ export function startPlatform(args: string[], timeoutMs = 60_000) {
 function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`process did not get ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`process did not get ready in ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const onData = (d: Buffer) => {
       out += d;
       const m = re.exec(out);

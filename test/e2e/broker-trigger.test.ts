@@ -60,7 +60,9 @@ describe('broker and triggers, end to end', () => {
     const other = await startSubscriber();
     const sql = await startSubscriber();
     const b = unique('b');
-    await apply(`${broker(b)}---\n${trigger(unique('t'), b, sub.url, '  filter: { attributes: { type: e2e.order } }')}---\n${trigger(unique('t'), b, other.url, '  filters: [ { prefix: { type: e2e.ord } } ]')}---\n${trigger(unique('t'), b, other.url, '  filter: { attributes: { type: never.matches } }')}---\n${trigger(unique('t'), b, sql.url, `  filters: [ { cesql: "type = 'e2e.order' AND myext = 'v'" } ]`)}`);
+    await apply(
+      `${broker(b)}---\n${trigger(unique('t'), b, sub.url, '  filter: { attributes: { type: e2e.order } }')}---\n${trigger(unique('t'), b, other.url, '  filters: [ { prefix: { type: e2e.ord } } ]')}---\n${trigger(unique('t'), b, other.url, '  filter: { attributes: { type: never.matches } }')}---\n${trigger(unique('t'), b, sql.url, `  filters: [ { cesql: "type = 'e2e.order' AND myext = 'v'" } ]`)}`,
+    );
     await waitReady('broker', b);
     const url = `${platform.urls.ingress}/default/${b}`;
     await new Promise((r) => setTimeout(r, 300)); // triggers become ready right after the broker
@@ -68,8 +70,18 @@ describe('broker and triggers, end to end', () => {
       const emit = emitterFor(httpTransport(url), { mode });
       await emit(new CloudEvent({ type: 'e2e.order', source: '/e2e', id: `sdk-${mode}`, data: { mode }, myext: 'v' }));
     }
-    const batch = [1, 2].map((i) => ({ specversion: '1.0', id: `batch-${i}`, source: '/e2e', type: 'e2e.order', data: { i } }));
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(batch) });
+    const batch = [1, 2].map((i) => ({
+      specversion: '1.0',
+      id: `batch-${i}`,
+      source: '/e2e',
+      type: 'e2e.order',
+      data: { i },
+    }));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(batch),
+    });
     expect(res.status).toBe(202);
     const got = await sub.waitFor(4);
     await other.waitFor(4);
@@ -92,7 +104,9 @@ describe('broker and triggers, end to end', () => {
 
   it('retries with backoff, then dead-letters with the knativeerror* extensions', async () => {
     const failing = await startSubscriber((_r, res, n) => res.writeHead(n <= 2 ? 503 : 200).end());
-    const rejecting = await startSubscriber((_r, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('boom'));
+    const rejecting = await startSubscriber((_r, res) =>
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('boom'),
+    );
     const dls = await startSubscriber();
     const b = unique('b');
     await apply(`${broker(b, '{ retry: 3, backoffPolicy: exponential, backoffDelay: PT0.2S }')}---
@@ -123,12 +137,27 @@ ${trigger(unique('t'), b, rejecting.url, `  filter: { attributes: { type: e2e.de
   it('publishes replies back to the broker, ends reply loops by TTL, treats a non-CloudEvent 200 as success', async () => {
     const replier = await startSubscriber((r, res) =>
       res
-        .writeHead(200, { 'ce-specversion': '1.0', 'ce-id': `re-${r.headers['ce-id']}`, 'ce-source': '/replier', 'ce-type': 'e2e.reply', 'content-type': 'application/json' })
+        .writeHead(200, {
+          'ce-specversion': '1.0',
+          'ce-id': `re-${r.headers['ce-id']}`,
+          'ce-source': '/replier',
+          'ce-type': 'e2e.reply',
+          'content-type': 'application/json',
+        })
         .end('{"ok":true}'),
     );
-    const replies = await startSubscriber((_r, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"not":"an event"}'));
+    const replies = await startSubscriber((_r, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"not":"an event"}'),
+    );
     const looper = await startSubscriber((r, res) =>
-      res.writeHead(200, { 'ce-specversion': '1.0', 'ce-id': `${r.headers['ce-id']}+`, 'ce-source': '/loop', 'ce-type': 'e2e.loop' }).end(),
+      res
+        .writeHead(200, {
+          'ce-specversion': '1.0',
+          'ce-id': `${r.headers['ce-id']}+`,
+          'ce-source': '/loop',
+          'ce-type': 'e2e.loop',
+        })
+        .end(),
     );
     const b = unique('b');
     await apply(`${broker(b)}---
@@ -138,7 +167,10 @@ ${trigger(unique('t'), b, looper.url, '  filter: { attributes: { type: e2e.loop 
     await waitReady('broker', b);
     await new Promise((r) => setTimeout(r, 300));
     const post = (headers: Record<string, string>) =>
-      fetch(`${platform.urls.ingress}/default/${b}`, { method: 'POST', headers: { 'ce-specversion': '1.0', 'ce-source': '/e2e', ...headers } });
+      fetch(`${platform.urls.ingress}/default/${b}`, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-source': '/e2e', ...headers },
+      });
     expect((await post({ 'ce-id': 'q1', 'ce-type': 'e2e.ask' })).status).toBe(202);
     const [reply] = await replies.waitFor(1);
     expect(reply!.headers['ce-id']).toBe('re-q1');
@@ -158,7 +190,9 @@ ${trigger(unique('t'), b, looper.url, '  filter: { attributes: { type: e2e.loop 
     const flaky = await startSubscriber((_r, res) => res.writeHead(flip++ % 2 ? 200 : 500).end());
     const dls = await startSubscriber();
     const b = unique('b');
-    await apply(`${broker(b)}---\n${trigger(unique('t'), b, flaky.url, `  delivery: { retry: 0, deadLetterSink: { uri: "${dls.url}" } }`)}`);
+    await apply(
+      `${broker(b)}---\n${trigger(unique('t'), b, flaky.url, `  delivery: { retry: 0, deadLetterSink: { uri: "${dls.url}" } }`)}`,
+    );
     await waitReady('broker', b);
     await new Promise((r) => setTimeout(r, 300));
     let accepted = 0;

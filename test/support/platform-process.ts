@@ -17,9 +17,24 @@ export interface PlatformProcess {
 }
 
 /** Starts `elastic-serving up` as a user would, in a child process, on free ports and a fresh state directory. */
-export async function startPlatformProcess(extraArgs: string[] = [], opts: { stateDir?: string } = {}): Promise<PlatformProcess> {
+export async function startPlatformProcess(
+  extraArgs: string[] = [],
+  opts: { stateDir?: string } = {},
+): Promise<PlatformProcess> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'es-e2e-'));
-  const args = [BIN, 'up', '--state-dir', stateDir, '--ingress-port', '0', '--gateway-port', '0', '--control-port', '0', ...extraArgs];
+  const args = [
+    BIN,
+    'up',
+    '--state-dir',
+    stateDir,
+    '--ingress-port',
+    '0',
+    '--gateway-port',
+    '0',
+    '--control-port',
+    '0',
+    ...extraArgs,
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -34,7 +34,8 @@ export async function startSubscriber(respond?: Responder) {
     async waitFor(n: number, timeoutMs = 10_000): Promise<Received[]> {
       const deadline = Date.now() + timeoutMs;
       while (received.length < n) {
-        if (Date.now() > deadline) throw new Error(`subscriber got ${received.length} of ${n} requests in ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`subscriber got ${received.length} of ${n} requests in ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
       return received;

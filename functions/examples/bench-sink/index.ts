@@ -17,7 +17,13 @@ function percentile(sorted: number[], p: number): number | null {
 export default defineFunction(async (event) => {
   if (event.type === 'dev.elasticserving.bench.query') {
     const sorted = [...latencies].sort((a, b) => a - b);
-    return { count, samples: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? null };
+    return {
+      count,
+      samples: sorted.length,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? null,
+    };
   }
   if (event.type === 'dev.elasticserving.bench.reset') {
     count = 0;

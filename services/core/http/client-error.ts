@@ -1,5 +1,5 @@
-import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Why Node's HTTP parser refused a request, in words a client can act on. */
 function describe(code: string | undefined): { status: number; reason: string; errorCode: string } {
@@ -15,7 +15,11 @@ function describe(code: string | undefined): { status: number; reason: string; e
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
       return { status: 400, reason: `malformed header (${code})`, errorCode: 'ES_ERR_BAD_REQUEST' };
     default:
-      return { status: 400, reason: `malformed HTTP request (${code ?? 'parse error'})`, errorCode: 'ES_ERR_BAD_REQUEST' };
+      return {
+        status: 400,
+        reason: `malformed HTTP request (${code ?? 'parse error'})`,
+        errorCode: 'ES_ERR_BAD_REQUEST',
+      };
   }
 }
 

@@ -1,4 +1,4 @@
-import { CloudEvent as SdkEvent, HTTP } from 'cloudevents';
+import { HTTP, CloudEvent as SdkEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 import { claimsCloudEvent, encodeBinary, encodeStructured, parseHttpEvent, parseHttpEvents } from './codec.ts';
 
@@ -15,7 +15,14 @@ const reason = (fn: () => unknown) => {
 describe('binary mode', () => {
   it('reads ce- headers, Content-Type and the body bytes', () => {
     const e = parseHttpEvent({ ...base, 'ce-myext': 'x', 'content-type': 'application/json' }, Buffer.from('{"a":1}'));
-    expect(e.attributes).toEqual({ specversion: '1.0', id: '1', source: '/me', type: 't', myext: 'x', datacontenttype: 'application/json' });
+    expect(e.attributes).toEqual({
+      specversion: '1.0',
+      id: '1',
+      source: '/me',
+      type: 't',
+      myext: 'x',
+      datacontenttype: 'application/json',
+    });
     expect(e.data?.toString()).toBe('{"a":1}');
   });
   it('percent-decodes values to UTF-8 and encodes them back', () => {
@@ -24,7 +31,9 @@ describe('binary mode', () => {
     expect(encodeBinary(e).headers['ce-subject']).toBe('caf%C3%A9%20%22x%22%20100%25');
   });
   it('accepts raw UTF-8 bytes (seen by Node as latin1) and rejects invalid UTF-8', () => {
-    expect(parseHttpEvent({ ...base, 'ce-subject': Buffer.from('é').toString('latin1') }, undefined).attributes.subject).toBe('é');
+    expect(
+      parseHttpEvent({ ...base, 'ce-subject': Buffer.from('é').toString('latin1') }, undefined).attributes.subject,
+    ).toBe('é');
     expect(reason(() => parseHttpEvent({ ...base, 'ce-subject': '\xff\xfe' }, undefined))).toMatch(/not valid UTF-8/);
     expect(reason(() => parseHttpEvent({ ...base, 'ce-subject': '%C3%28' }, undefined))).toMatch(/percent-encoding/);
     expect(reason(() => parseHttpEvent({ ...base, 'ce-subject': '%zz' }, undefined))).toMatch(/percent-encoding/);
@@ -32,11 +41,15 @@ describe('binary mode', () => {
   it('rejects ce-datacontenttype, bad specversion, missing attributes, bad names and bad time', () => {
     expect(reason(() => parseHttpEvent({ ...base, 'ce-datacontenttype': 'a/b' }, undefined))).toMatch(/Content-Type/);
     expect(reason(() => parseHttpEvent({ ...base, 'ce-specversion': '0.3' }, undefined))).toMatch(/specversion/);
-    expect(reason(() => parseHttpEvent({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 't' }, undefined))).toMatch(/source/);
+    expect(reason(() => parseHttpEvent({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 't' }, undefined))).toMatch(
+      /source/,
+    );
     expect(reason(() => parseHttpEvent({ ...base, 'ce-bad_name': 'x' }, undefined))).toMatch(/attribute name/);
     expect(reason(() => parseHttpEvent({ ...base, 'ce-time': 'yesterday' }, undefined))).toMatch(/RFC 3339/);
     expect(reason(() => parseHttpEvent({ ...base, 'ce-id': '' }, undefined))).toMatch(/non-empty/);
-    expect(reason(() => parseHttpEvent({ 'content-type': 'application/json' }, Buffer.from('{}')))).toMatch(/not a CloudEvent/);
+    expect(reason(() => parseHttpEvent({ 'content-type': 'application/json' }, Buffer.from('{}')))).toMatch(
+      /not a CloudEvent/,
+    );
   });
   it('reads what the cloudevents SDK emits in binary and structured mode', () => {
     const sdk = new SdkEvent({ id: 'x1', source: '/sdk', type: 'sdk.t', subject: 'subj', data: { n: 1 }, myext: 'v' });
@@ -51,14 +64,34 @@ describe('binary mode', () => {
 describe('structured and batched mode', () => {
   const ct = { 'content-type': 'application/cloudevents+json; charset=utf-8' };
   it('reads data, data_base64 and typed extensions', () => {
-    const e = parseHttpEvent(ct, Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: 's', type: 't', n: 5, b: true, data: { x: 1 } })));
+    const e = parseHttpEvent(
+      ct,
+      Buffer.from(
+        JSON.stringify({ specversion: '1.0', id: '1', source: 's', type: 't', n: 5, b: true, data: { x: 1 } }),
+      ),
+    );
     expect(e.attributes).toMatchObject({ n: 5, b: true });
     expect(e.data?.toString()).toBe('{"x":1}');
-    const bin = parseHttpEvent(ct, Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: 's', type: 't', data_base64: 'AAEC' })));
+    const bin = parseHttpEvent(
+      ct,
+      Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: 's', type: 't', data_base64: 'AAEC' })),
+    );
     expect([...bin.data!]).toEqual([0, 1, 2]);
   });
   it('keeps text data as bytes and round-trips through encodeStructured', () => {
-    const e = parseHttpEvent(ct, Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: 's', type: 't', datacontenttype: 'text/plain', data: 'hi' })));
+    const e = parseHttpEvent(
+      ct,
+      Buffer.from(
+        JSON.stringify({
+          specversion: '1.0',
+          id: '1',
+          source: 's',
+          type: 't',
+          datacontenttype: 'text/plain',
+          data: 'hi',
+        }),
+      ),
+    );
     expect(e.data?.toString()).toBe('hi');
     const again = encodeStructured(e);
     expect(parseHttpEvent(again.headers, again.body)).toEqual(e);
@@ -75,7 +108,9 @@ describe('structured and batched mode', () => {
     const batch = { 'content-type': 'application/cloudevents-batch+json' };
     const ok = { specversion: '1.0', id: '1', source: 's', type: 't' };
     expect(parseHttpEvents(batch, Buffer.from(JSON.stringify([ok, { ...ok, id: '2' }])))).toHaveLength(2);
-    expect(reason(() => parseHttpEvents(batch, Buffer.from(JSON.stringify([ok, { ...ok, type: undefined }]))))).toMatch(/batch\[1\].*type/);
+    expect(reason(() => parseHttpEvents(batch, Buffer.from(JSON.stringify([ok, { ...ok, type: undefined }]))))).toMatch(
+      /batch\[1\].*type/,
+    );
     expect(reason(() => parseHttpEvents(batch, Buffer.from('{}')))).toMatch(/array/);
   });
   it('knows what claims to be a CloudEvent', () => {

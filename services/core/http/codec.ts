@@ -3,7 +3,7 @@ import { ElasticServingError, InvalidEventError } from '../errors.ts';
 import { encodeBinary, type HttpHeaders, parseBinary } from './binary.ts';
 import { encodeStructured, parseBatch, parseStructured, toJsonObject } from './structured.ts';
 
-export { encodeBinary, encodeStructured, toJsonObject, type HttpHeaders };
+export { encodeBinary, encodeStructured, type HttpHeaders, toJsonObject };
 
 const STRUCTURED = 'application/cloudevents+json';
 const BATCH = 'application/cloudevents-batch+json';

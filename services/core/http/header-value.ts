@@ -1,7 +1,7 @@
 import { InvalidEventError } from '../errors.ts';
 
 const PLAIN_ASCII = /^[\x21\x23\x24\x26-\x7e]*$/;
-const HAS_HIGH_BYTE = /[^\x00-\x7f]/;
+const HAS_HIGH_BYTE = /[\u0080-\uffff]/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**

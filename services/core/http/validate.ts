@@ -21,7 +21,8 @@ export function validateAttributes(attrs: CeAttributes): void {
   for (const name of REQUIRED) {
     const value = attrs[name];
     if (value === undefined) throw new InvalidEventError(`missing required attribute: ${name}`);
-    if (typeof value !== 'string' || value === '') throw new InvalidEventError(`attribute ${name} must be a non-empty string`);
+    if (typeof value !== 'string' || value === '')
+      throw new InvalidEventError(`attribute ${name} must be a non-empty string`);
   }
   for (const name of NON_EMPTY_OPTIONAL) {
     const value = attrs[name];
@@ -34,7 +35,9 @@ export function validateAttributes(attrs: CeAttributes): void {
   }
   for (const name in attrs) {
     if (!EXTENSION_NAME.test(name)) {
-      throw new InvalidEventError(`invalid attribute name ${JSON.stringify(name)}: names are lower-case a-z and 0-9 only`);
+      throw new InvalidEventError(
+        `invalid attribute name ${JSON.stringify(name)}: names are lower-case a-z and 0-9 only`,
+      );
     }
     const value = attrs[name];
     if (typeof value === 'number' && (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX)) {

@@ -1,8 +1,8 @@
 import type { EventLog } from '../../../brokers/contract.ts';
-import type { DeliverySpec } from '../../core/delivery/index.ts';
-import { type ChannelName, brokerChannel } from '../../controller/resources/index.ts';
 import type { StatusPatch } from '../../controller/reconciler.ts';
+import { brokerChannel, type ChannelName } from '../../controller/resources/index.ts';
 import type { Resource } from '../../controller/resources/types.ts';
+import type { DeliverySpec } from '../../core/delivery/index.ts';
 import { type AddressBook, brokerUrl } from '../addresses.ts';
 import { NotReadyError } from './not-ready.ts';
 

@@ -48,7 +48,11 @@ export function replicaStatus(deps: FunctionReconcilerDeps, key: string, desired
  * Transpiles the handler once (cached by content), deploys it to the local runtime at the Function's fixed
  * replica count, and reports its gateway address. Readiness changes later are written by the platform.
  */
-export async function reconcileFunction(fn: Resource, deps: FunctionReconcilerDeps, ctx: ReconcileContext): Promise<StatusPatch> {
+export async function reconcileFunction(
+  fn: Resource,
+  deps: FunctionReconcilerDeps,
+  ctx: ReconcileContext,
+): Promise<StatusPatch> {
   const namespace = fn.metadata.namespace ?? 'default';
   const key = functionKey(namespace, fn.metadata.name);
   const spec = resolveFunctionSpec(fn.spec as unknown as FunctionSpec);
@@ -62,12 +66,20 @@ export async function reconcileFunction(fn: Resource, deps: FunctionReconcilerDe
     baseDir: deps.baseDir,
     stateDir: deps.stateDir,
   });
-  deps.functions.set(key, { containerConcurrency: spec.containerConcurrency, timeoutSeconds: spec.timeoutSeconds, replicas: spec.replicas });
+  deps.functions.set(key, {
+    containerConcurrency: spec.containerConcurrency,
+    timeoutSeconds: spec.timeoutSeconds,
+    replicas: spec.replicas,
+  });
   await deps.runtime.deploy(key, { entry: built.file, env: spec.env, timeoutSeconds: spec.timeoutSeconds });
   await deps.runtime.scale(key, spec.replicas);
   const status = replicaStatus(deps, key, spec.replicas);
   if (status.readyReplicas === 0 && spec.replicas > 0) ctx.requeueAfter(2_000);
-  return { ...status, address: { url: functionUrl(deps.addresses, namespace, fn.metadata.name) }, handlerHash: built.hash };
+  return {
+    ...status,
+    address: { url: functionUrl(deps.addresses, namespace, fn.metadata.name) },
+    handlerHash: built.hash,
+  };
 }
 
 export async function removeFunction(fn: Resource, deps: FunctionReconcilerDeps): Promise<void> {

@@ -2,7 +2,12 @@ import type { StatusPatch } from '../../controller/reconciler.ts';
 import type { Resource } from '../../controller/resources/types.ts';
 import type { CloudEvent } from '../../core/cloudevent.ts';
 import { sendEvent } from '../../core/http/sender.ts';
-import { type PingSink, type PingSourceResource, type PingSourceRunner, pingSourceKey } from '../../sources/ping/index.ts';
+import {
+  type PingSink,
+  type PingSourceResource,
+  type PingSourceRunner,
+  pingSourceKey,
+} from '../../sources/ping/index.ts';
 import { type AddressBook, type Destination, resolveDestination } from '../addresses.ts';
 
 /** Emits one ping event to its (resolved) sink; a non-2xx answer rejects, so the runner retries the tick. */
@@ -18,7 +23,14 @@ export function reconcilePingSource(source: Resource, runner: PingSourceRunner, 
   runner.upsert({ ...(source as unknown as PingSourceResource), spec: { ...spec, sink: { uri: sinkUri } } });
   const next = runner.nextRun(pingSourceKey(namespace, source.metadata.name));
   return {
-    conditions: [{ type: 'Ready', status: 'True', reason: 'Scheduled', message: next ? `next run ${next.toISOString()}` : 'scheduled' }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Scheduled',
+        message: next ? `next run ${next.toISOString()}` : 'scheduled',
+      },
+    ],
     sinkUri,
   };
 }

@@ -1,9 +1,9 @@
+import type { StatusPatch } from '../../controller/reconciler.ts';
+import { type TriggerSpec, triggerFlowControl } from '../../controller/resources/index.ts';
+import type { Resource } from '../../controller/resources/types.ts';
 import { type DeliverySpec, resolveDeliveryPolicy } from '../../core/delivery/index.ts';
 import { compileTriggerFilter } from '../../core/filters/index.ts';
 import type { EventSender } from '../../core/http/sender.ts';
-import { type TriggerSpec, triggerFlowControl } from '../../controller/resources/index.ts';
-import type { StatusPatch } from '../../controller/reconciler.ts';
-import type { Resource } from '../../controller/resources/types.ts';
 import { RateLimiter } from '../../router/flow-control.ts';
 import type { Router } from '../../router/router.ts';
 import { type AddressBook, type Destination, resolveDestination } from '../addresses.ts';
@@ -18,7 +18,11 @@ export interface TriggerReconcilerDeps {
   functionSender?: (namespace: string, name: string) => EventSender;
 }
 
-function inProcessSender(deps: TriggerReconcilerDeps, subscriber: Destination, namespace: string): EventSender | undefined {
+function inProcessSender(
+  deps: TriggerReconcilerDeps,
+  subscriber: Destination,
+  namespace: string,
+): EventSender | undefined {
   const ref = subscriber.ref;
   if (!deps.functionSender || !ref || subscriber.uri) return undefined;
   if (ref.kind !== 'Function' && ref.kind !== 'InferenceService') return undefined;
@@ -66,7 +70,9 @@ export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcile
     publishReply: (event) => broker.log.append(broker.topic, [event]),
   });
   return {
-    conditions: [{ type: 'Ready', status: 'True', reason: 'TriggerReady', message: `broker ${spec.broker} (${broker.channel})` }],
+    conditions: [
+      { type: 'Ready', status: 'True', reason: 'TriggerReady', message: `broker ${spec.broker} (${broker.channel})` },
+    ],
     subscriberUri,
     ...(deadLetterUri ? { deadLetterSinkUri: deadLetterUri } : {}),
   };

@@ -4,4 +4,6 @@ import autocannon from 'autocannon';
 
 const settings = JSON.parse(process.argv[2] ?? '{}');
 const result = await autocannon({ ...settings, idReplacement: true });
-process.stdout.write(`${JSON.stringify({ duration: result.duration, '2xx': result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ duration: result.duration, '2xx': result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts })}\n`,
+);

@@ -69,4 +69,6 @@ await pool.close();
 answered.sort((a, b) => a - b);
 const pct = (p: number) => answered[Math.min(answered.length - 1, Math.ceil((p / 100) * answered.length) - 1)] ?? null;
 const seconds = (now() - start) / 1000;
-process.stdout.write(`${JSON.stringify({ sent: sent - warmup, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ sent: sent - warmup, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`,
+);

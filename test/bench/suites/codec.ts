@@ -38,8 +38,13 @@ export const codecSuite: Suite = {
       'ce-partitionkey': 'k1',
     };
     const structuredBody = JSON.stringify({
-      specversion: '1.0', id: 'abc-123', source: '/bench/source', type: 'dev.elasticserving.bench',
-      time: '2026-11-27T07:00:00Z', datacontenttype: 'application/json', data: JSON.parse(body),
+      specversion: '1.0',
+      id: 'abc-123',
+      source: '/bench/source',
+      type: 'dev.elasticserving.bench',
+      time: '2026-11-27T07:00:00Z',
+      datacontenttype: 'application/json',
+      data: JSON.parse(body),
     });
     const structuredHeaders = { 'content-type': 'application/cloudevents+json' };
     const bodyBuf = Buffer.from(body);
@@ -47,7 +52,9 @@ export const codecSuite: Suite = {
 
     log('binary mode');
     const oursBinary = opsPerSecond(() => parseHttpEvents(binaryHeaders, bodyBuf));
-    const sdkBinary = opsPerSecond(() => HTTP.toEvent({ headers: binaryHeaders, body }) as unknown as { validate(): boolean });
+    const sdkBinary = opsPerSecond(
+      () => HTTP.toEvent({ headers: binaryHeaders, body }) as unknown as { validate(): boolean },
+    );
     const sdkBinaryValidated = opsPerSecond(() => {
       const e = HTTP.toEvent({ headers: binaryHeaders, body }) as unknown as { validate(): boolean };
       e.validate();
@@ -55,13 +62,21 @@ export const codecSuite: Suite = {
     log('structured mode');
     const oursStructured = opsPerSecond(() => parseHttpEvents(structuredHeaders, structuredBuf));
     const sdkStructured = opsPerSecond(() => {
-      const e = HTTP.toEvent({ headers: structuredHeaders, body: structuredBody }) as unknown as { validate(): boolean };
+      const e = HTTP.toEvent({ headers: structuredHeaders, body: structuredBody }) as unknown as {
+        validate(): boolean;
+      };
       e.validate();
     });
     return [
-      result('codec_parse_binary', oursBinary, 'ops/s', { name: 'sdk_toevent_validate_binary', value: sdkBinaryValidated }),
+      result('codec_parse_binary', oursBinary, 'ops/s', {
+        name: 'sdk_toevent_validate_binary',
+        value: sdkBinaryValidated,
+      }),
       result('sdk_toevent_binary_unvalidated', sdkBinary, 'ops/s'),
-      result('codec_parse_structured', oursStructured, 'ops/s', { name: 'sdk_toevent_validate_structured', value: sdkStructured }),
+      result('codec_parse_structured', oursStructured, 'ops/s', {
+        name: 'sdk_toevent_validate_structured',
+        value: sdkStructured,
+      }),
     ];
   },
 };

@@ -19,7 +19,12 @@ interface SinkFigures {
 async function sink(gateway: string, what: 'query' | 'reset'): Promise<SinkFigures> {
   const res = await fetch(`${gateway}/bench/bench-sink`, {
     method: 'POST',
-    headers: { 'ce-specversion': '1.0', 'ce-id': `${what}-${Date.now()}`, 'ce-source': '/bench', 'ce-type': `dev.elasticserving.bench.${what}` },
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': `${what}-${Date.now()}`,
+      'ce-source': '/bench',
+      'ce-type': `dev.elasticserving.bench.${what}`,
+    },
   });
   if (res.status !== 200) throw new Error(`bench-sink ${what} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as SinkFigures;
@@ -51,7 +56,13 @@ export const platformSuite: Suite = {
     const bare = await startScript('test/bench/servers/bare-fastify.ts', [], /(http:\/\/\S+)/);
     const bareUrl = `${bare.match[1]}/bench/bare`;
     const bareRate = await medianRate(bareUrl, { headers, body });
-    const bareOpen = JSON.parse(await runScript('test/bench/servers/open-loop-sender.ts', [bareUrl, String(OPEN_LOOP_RATE), String(OPEN_LOOP_SECONDS)]));
+    const bareOpen = JSON.parse(
+      await runScript('test/bench/servers/open-loop-sender.ts', [
+        bareUrl,
+        String(OPEN_LOOP_RATE),
+        String(OPEN_LOOP_SECONDS),
+      ]),
+    );
     const bareRss = rssMb(bare.child.pid!);
     await stop(bare.child);
     const baseline = { name: 'fastify_bare', value: bareRate };
@@ -59,8 +70,18 @@ export const platformSuite: Suite = {
 
     const stateDir = mkdtempSync(join(tmpdir(), 'es-bench-'));
     const platform = await startPlatform([
-      '--state-dir', stateDir, '--demo-dir', 'test/bench/fixtures', '--log-level', 'warn',
-      '--ingress-port', '0', '--gateway-port', '0', '--control-port', '0',
+      '--state-dir',
+      stateDir,
+      '--demo-dir',
+      'test/bench/fixtures',
+      '--log-level',
+      'warn',
+      '--ingress-port',
+      '0',
+      '--gateway-port',
+      '0',
+      '--control-port',
+      '0',
     ]);
     try {
       await waitForSink(platform.gateway);
@@ -79,20 +100,30 @@ export const platformSuite: Suite = {
       });
       results.push(result('e2e_memory', e2eRate, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
 
-      log(`open loop: ${OPEN_LOOP_RATE} events/s for ${OPEN_LOOP_SECONDS} s, latency from scheduled send to the replica`);
+      log(
+        `open loop: ${OPEN_LOOP_RATE} events/s for ${OPEN_LOOP_SECONDS} s, latency from scheduled send to the replica`,
+      );
       await drained(platform.gateway);
       await sink(platform.gateway, 'reset');
       const sent = JSON.parse(
-        await runScript('test/bench/servers/open-loop-sender.ts', [`${platform.ingress}/bench/e2e`, String(OPEN_LOOP_RATE), String(OPEN_LOOP_SECONDS)]),
+        await runScript('test/bench/servers/open-loop-sender.ts', [
+          `${platform.ingress}/bench/e2e`,
+          String(OPEN_LOOP_RATE),
+          String(OPEN_LOOP_SECONDS),
+        ]),
       );
       await drained(platform.gateway);
       const figures = await sink(platform.gateway, 'query');
-      log(`open loop: sent ${sent.sent}, accepted ${sent.ok}, received ${figures.samples}, p50 ${figures.p50?.toFixed(2)} ms`);
+      log(
+        `open loop: sent ${sent.sent}, accepted ${sent.ok}, received ${figures.samples}, p50 ${figures.p50?.toFixed(2)} ms`,
+      );
       const bareP99 = { name: 'fastify_bare_response_p99_at_1000_ms', value: bareOpen.responseP99 };
-      results.push(result('e2e_memory_p99_at_1000_ms', figures.p99 ?? Number.NaN, 'ms', bareP99, {
-        target: '<= 5 ms',
-        note: `${figures.samples} samples; p50 ${figures.p50?.toFixed(2)} ms, max ${figures.max?.toFixed(2)} ms; lost ${sent.ok - figures.samples}`,
-      }));
+      results.push(
+        result('e2e_memory_p99_at_1000_ms', figures.p99 ?? Number.NaN, 'ms', bareP99, {
+          target: '<= 5 ms',
+          note: `${figures.samples} samples; p50 ${figures.p50?.toFixed(2)} ms, max ${figures.max?.toFixed(2)} ms; lost ${sent.ok - figures.samples}`,
+        }),
+      );
     } finally {
       await stop(platform.child);
       rmSync(stateDir, { recursive: true, force: true });
@@ -100,16 +131,41 @@ export const platformSuite: Suite = {
 
     log('idle RSS: npm start with the demo, measured 30 s after start');
     const idleDir = mkdtempSync(join(tmpdir(), 'es-bench-idle-'));
-    const idle = await startPlatform(['--state-dir', idleDir, '--ingress-port', '0', '--gateway-port', '0', '--control-port', '0', '--log-level', 'warn']);
+    const idle = await startPlatform([
+      '--state-dir',
+      idleDir,
+      '--ingress-port',
+      '0',
+      '--gateway-port',
+      '0',
+      '--control-port',
+      '0',
+      '--log-level',
+      'warn',
+    ]);
     try {
       await sleep(30_000);
       const main = rssMb(idle.child.pid!);
       const replicas = childPids(idle.child.pid!).map(rssMb);
-      results.push(result('idle_rss_mb', main, 'MB', { name: 'fastify_bare_rss_mb', value: bareRss }, {
-        target: '<= 150 MB',
-        note: `main process only; ${replicas.length} function replicas beside it: ${replicas.map((r) => r.toFixed(1)).join(' + ')} MB`,
-      }));
-      results.push(result('idle_replicas_rss_mb', replicas.reduce((a, b) => a + b, 0), 'MB'));
+      results.push(
+        result(
+          'idle_rss_mb',
+          main,
+          'MB',
+          { name: 'fastify_bare_rss_mb', value: bareRss },
+          {
+            target: '<= 150 MB',
+            note: `main process only; ${replicas.length} function replicas beside it: ${replicas.map((r) => r.toFixed(1)).join(' + ')} MB`,
+          },
+        ),
+      );
+      results.push(
+        result(
+          'idle_replicas_rss_mb',
+          replicas.reduce((a, b) => a + b, 0),
+          'MB',
+        ),
+      );
     } finally {
       await stop(idle.child);
       rmSync(idleDir, { recursive: true, force: true });
