@@ -85,7 +85,16 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
       const arrival = Date.parse(String(event.attributes[EXT_ARRIVAL_TIME] ?? ''));
       if (Number.isFinite(arrival)) latency?.observe((Date.now() - arrival) / 1000);
       count('delivered');
-      await handleReply(target, ctx, event, (outcome.result as SendResult | undefined)?.reply);
+      const result = outcome.result as SendResult | undefined;
+      if (result?.reply) await handleReply(target, ctx, event, result.reply);
+      else if (result?.status === 200 && result.body.length > 0) {
+        // As in Knative: a 200 whose body is not a CloudEvent is a success without a reply.
+        ctx.metrics?.replies.inc({ ...labels, outcome: 'not_cloudevent' });
+        ctx.logger.debug(
+          { trigger: labels, id: event.attributes.id },
+          'subscriber answered 200 with a non-CloudEvent body',
+        );
+      }
       return;
     }
     if (outcome.aborted || ctx.shutdown.aborted) throw new Error('shutting down: event stays queued');
@@ -93,8 +102,7 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
   };
 }
 
-async function handleReply(target: TriggerTarget, ctx: DeliveryContext, event: CloudEvent, reply?: CloudEvent) {
-  if (!reply) return;
+async function handleReply(target: TriggerTarget, ctx: DeliveryContext, event: CloudEvent, reply: CloudEvent) {
   const labels = { namespace: target.namespace, trigger: target.name };
   const ttl = ttlOf(event) - 1;
   if (ttl <= 0) {
