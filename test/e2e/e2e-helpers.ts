@@ -37,7 +37,11 @@ export interface StatusObject {
 }
 
 /** Reads an object straight from the control API (cheaper than a CLI process per poll). */
-export async function getObject(platform: PlatformProcess, kind: keyof typeof PATHS | string, name: string): Promise<StatusObject | undefined> {
+export async function getObject(
+  platform: PlatformProcess,
+  kind: keyof typeof PATHS | string,
+  name: string,
+): Promise<StatusObject | undefined> {
   const res = await fetch(`${platform.urls.control}/apis/${PATHS[kind]}/${name}`);
   if (res.status === 404) return undefined;
   return (await res.json()) as StatusObject;
@@ -45,15 +49,34 @@ export async function getObject(platform: PlatformProcess, kind: keyof typeof PA
 
 export const readyOf = (obj: StatusObject | undefined) => obj?.status?.conditions?.find((c) => c.type === 'Ready');
 
-/** Polls until the object's Ready condition has `status` ('True' by default); returns the object. */
-export async function waitCondition(platform: PlatformProcess, kind: string, name: string, status = 'True', timeoutMs = 15_000) {
+/** Polls until `accept(Ready condition)` holds; returns the object. */
+export async function waitReadyWhere(
+  platform: PlatformProcess,
+  kind: string,
+  name: string,
+  accept: (ready: Condition) => boolean,
+  timeoutMs = 15_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const obj = await getObject(platform, kind, name);
-    if (readyOf(obj)?.status === status) return obj!;
-    if (Date.now() > deadline) throw new Error(`${kind}/${name}: Ready never ${status}: ${JSON.stringify(obj?.status)}`);
+    const ready = readyOf(obj);
+    if (ready && accept(ready)) return obj!;
+    if (Date.now() > deadline)
+      throw new Error(`${kind}/${name}: Ready condition not as expected: ${JSON.stringify(obj?.status)}`);
     await sleep(50);
   }
+}
+
+/** Polls until the object's Ready condition has `status` ('True' by default); returns the object. */
+export function waitCondition(
+  platform: PlatformProcess,
+  kind: string,
+  name: string,
+  status = 'True',
+  timeoutMs = 15_000,
+) {
+  return waitReadyWhere(platform, kind, name, (c) => c.status === status, timeoutMs);
 }
 
 export function broker(name: string, spec = '') {
