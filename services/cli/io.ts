@@ -23,7 +23,17 @@ export interface CliIo {
 }
 
 /** The real process: stdout/stderr, env, cwd, stdin and SIGINT/SIGTERM. */
+/** A reader that went away (`elastic-serving get … | head`) is not an error: stop quietly. */
+function exitQuietlyOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 export function processIo(): CliIo {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
   return {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),

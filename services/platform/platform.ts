@@ -4,8 +4,6 @@ import pino from 'pino';
 import { buildControlApi } from '../controller/api.ts';
 import { applyAll } from '../controller/apply-all.ts';
 import { FileResourceStore } from '../controller/file-store.ts';
-import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
-import type { Resource } from '../controller/resources/types.ts';
 import { validateDeliverySpec } from '../core/delivery/index.ts';
 import { validateTriggerFilter } from '../core/filters/index.ts';
 import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
@@ -17,15 +15,15 @@ import { LocalRuntime } from '../runtime/supervisor.ts';
 import { PingSourceRunner } from '../sources/ping/index.ts';
 import type { AddressBook } from './addresses.ts';
 import { Channels } from './channels.ts';
+import { startControllers } from './controllers.ts';
 import { loadDemo } from './demo.ts';
 import { markFunctionStatus } from './function-status.ts';
 import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
 import type { PlatformOptions, RunningPlatform } from './options.ts';
-import { BrokerRegistry, reconcileBroker, removeBroker } from './reconcilers/brokers.ts';
-import { reconcileFunction, removeFunction, replicaStatus, type ServedFunction } from './reconcilers/functions.ts';
-import { postToSink, reconcilePingSource, removePingSource } from './reconcilers/pingsources.ts';
-import { reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
+import { BrokerRegistry } from './reconcilers/brokers.ts';
+import { replicaStatus, type ServedFunction } from './reconcilers/functions.ts';
+import { postToSink } from './reconcilers/pingsources.ts';
 
 const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -84,64 +82,25 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   const addresses: AddressBook = { ingressUrl: urls.ingress, gatewayUrl: urls.gateway };
   const pings = new PingSourceRunner({ emit: postToSink, logger: logger.child({ svc: 'pingsource' }) });
   const rlog = logger.child({ svc: 'controller' });
-  const functionDeps = { runtime, functions, addresses, baseDir: process.cwd(), stateDir };
-  const handlerBase = (handler: string) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT);
 
-  const reconcilers: Reconciler[] = [];
-  const triggerDeps = { registry, router, addresses, functionSender: gatewaySender(gateway) };
-  const triggers = await runReconciler(
+  const reconcilers = await startControllers({
     store,
-    'Trigger',
-    (t) => reconcileTrigger(t, triggerDeps),
-    (t) => removeTrigger(t, triggerDeps),
-    { logger: rlog },
-  );
-  const brokerDeps = {
-    registry,
+    logger: rlog,
     addresses,
+    registry,
+    channel: (name) => channels.get(name),
     defaultChannel: options.channel,
-    channel: (n: Parameters<Channels['get']>[0]) => channels.get(n),
-  };
-  const brokersOf = (b: Resource) => (t: Resource) =>
-    (t.metadata.namespace ?? 'default') === (b.metadata.namespace ?? 'default') &&
-    (t.spec as { broker?: string }).broker === b.metadata.name;
-  reconcilers.push(
-    triggers,
-    await runReconciler(
-      store,
-      'Broker',
-      async (b) => {
-        const patch = await reconcileBroker(b, brokerDeps);
-        triggers.enqueueWhere(brokersOf(b));
-        return patch;
-      },
-      async (b) => {
-        await removeBroker(b, brokerDeps);
-        triggers.enqueueWhere(brokersOf(b));
-      },
-      { logger: rlog },
-    ),
-    await runReconciler(
-      store,
-      'Function',
-      (f, ctx) => {
-        const handler = (f.spec as { handler?: string }).handler ?? '';
-        return reconcileFunction(f, { ...functionDeps, baseDir: handlerBase(handler) }, ctx);
-      },
-      (f) => removeFunction(f, functionDeps),
-      { logger: rlog },
-    ),
-    await runReconciler(
-      store,
-      'PingSource',
-      async (p) => reconcilePingSource(p, pings, addresses),
-      async (p) => removePingSource(p, pings),
-      { logger: rlog },
-    ),
-  );
+    router,
+    runtime,
+    functions,
+    functionSender: gatewaySender(gateway),
+    pings,
+    stateDir,
+    handlerBase: (handler) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT),
+  });
   const stopStatusSync = runtime.onChange((key) => {
     const served = functions.get(key);
-    if (served) void markFunctionStatus(store, key, replicaStatus(functionDeps, key, served.replicas), rlog);
+    if (served) void markFunctionStatus(store, key, replicaStatus(runtime, key, served.replicas), rlog);
   });
 
   if (options.demoDir !== false) {

@@ -260,7 +260,10 @@ export class Replica {
 }
 
 /** The last few lines a crashed run wrote, so `describe function` can say why without opening the log. */
-async function logTail(file: string, from: number, bytes = 600): Promise<string> {
+/** Stack frames, Node's version footer and the caret line say nothing about why a replica died. */
+const NOISE = /^\s+at |^Node\.js v\d|^\s*\^+\s*$|^node:internal|triggerUncaughtException\(/;
+
+async function logTail(file: string, from: number, bytes = 4000): Promise<string> {
   try {
     const handle = await open(file, 'r');
     try {
@@ -272,8 +275,10 @@ async function logTail(file: string, from: number, bytes = 600): Promise<string>
       const lines = buf
         .toString('utf8')
         .split('\n')
-        .filter((l) => l.trim() !== '' && !l.startsWith('--- '));
-      const tail = lines.slice(-4).join('\n');
+        .filter((l) => l.trim() !== '' && !l.startsWith('--- ') && !NOISE.test(l));
+      // The last error line (`Error: why`) is the reason; fall back to the last lines of output.
+      const errorLine = lines.findLast((l) => /^(Uncaught )?\w*Error\b.*:/.test(l) || /"level":(50|60)/.test(l));
+      const tail = errorLine ?? lines.slice(-4).join('\n');
       return tail ? `: ${tail}` : '';
     } finally {
       await handle.close();

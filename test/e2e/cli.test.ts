@@ -196,7 +196,7 @@ describe('--help', () => {
 
   // BUG (see report): output piped into a reader that closes early (`elastic-serving get triggers | head -1`)
   // crashes the CLI with an unhandled EPIPE stack trace instead of ending quietly.
-  it.fails('ends quietly when its output pipe is closed early (as with | head)', async () => {
+  it('ends quietly when its output pipe is closed early (as with | head)', async () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'elastic-serving.mjs');
     const child = spawn(process.execPath, [bin, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy(); // the reader went away before the CLI wrote anything

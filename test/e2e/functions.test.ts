@@ -184,7 +184,7 @@ export default defineFunction(async (event) => {
 
   // BUG (see report): the status message of a crash-looping replica is the last 4 log lines, which for an uncaught
   // error are stack frames and Node's version footer, so the error message itself never reaches `describe`.
-  it.fails('says why a replica whose init throws keeps failing (the error message is in the Ready condition)', async () => {
+  it('says why a replica whose init throws keeps failing (the error message is in the Ready condition)', async () => {
     const handler = join(handlerDir, 'init-fails.ts');
     writeFileSync(
       handler,
@@ -214,7 +214,7 @@ export default defineFunction(async () => 1, { init: () => { throw new Error('mo
 
   // BUG (see report): a Trigger whose subscriber.ref names a Function that does not exist is Ready True (Knative
   // marks it SubscriberResolved=False / Ready=False), and events sent meanwhile are retried into 404s and dropped.
-  it.fails('keeps a Trigger whose subscriber Function does not exist not Ready until the Function appears', async () => {
+  it('keeps a Trigger whose subscriber Function does not exist not Ready until the Function appears', async () => {
     const replies = await startSubscriber();
     const b = unique('b');
     const f = unique('later');

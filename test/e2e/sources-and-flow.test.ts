@@ -90,7 +90,7 @@ spec:
 
   // BUG (see report): a PingSource whose sink.ref names a Broker that does not exist is Ready True ("Scheduled")
   // and posts into 404s every tick; Knative reports the unresolvable sink (SinkProvided=False, Ready=False).
-  it.fails('a PingSource whose sink Broker does not exist is not Ready, and names the missing sink', async () => {
+  it('a PingSource whose sink Broker does not exist is not Ready, and names the missing sink', async () => {
     const p = unique('ping');
     const missing = unique('nobroker');
     await apply(

@@ -18,13 +18,14 @@ export interface FunctionReconcilerDeps {
   runtime: LocalRuntime;
   functions: Map<string, ServedFunction>;
   addresses: AddressBook;
+  /** Directory a relative `spec.handler` is resolved against. */
   baseDir: string;
   stateDir: string;
 }
 
 /** Status fields of a Function from its replicas right now. */
-export function replicaStatus(deps: FunctionReconcilerDeps, key: string, desired: number): StatusPatch {
-  const replicas = deps.runtime.replicas(key);
+export function replicaStatus(runtime: LocalRuntime, key: string, desired: number): StatusPatch {
+  const replicas = runtime.replicas(key);
   const ready = replicas.filter((r) => r.ready).length;
   const crashed = replicas.find((r) => r.lastError);
   const ok = ready > 0 || desired === 0;
@@ -73,7 +74,7 @@ export async function reconcileFunction(
   });
   await deps.runtime.deploy(key, { entry: built.file, env: spec.env, timeoutSeconds: spec.timeoutSeconds });
   await deps.runtime.scale(key, spec.replicas);
-  const status = replicaStatus(deps, key, spec.replicas);
+  const status = replicaStatus(deps.runtime, key, spec.replicas);
   if (status.readyReplicas === 0 && spec.replicas > 0) ctx.requeueAfter(2_000);
   return {
     ...status,
@@ -82,8 +83,11 @@ export async function reconcileFunction(
   };
 }
 
-export async function removeFunction(fn: Resource, deps: FunctionReconcilerDeps): Promise<void> {
+export async function removeFunction(
+  fn: Resource,
+  deps: Pick<FunctionReconcilerDeps, 'runtime' | 'functions'>,
+): Promise<void> {
   const key = functionKey(fn.metadata.namespace ?? 'default', fn.metadata.name);
   deps.functions.delete(key);
-  await deps.runtime.scale(key, 0);
+  await deps.runtime.remove(key);
 }

@@ -16,21 +16,19 @@ export interface TriggerReconcilerDeps {
   addresses: AddressBook;
   /** In-process sender for a Function served by this platform (skips one HTTP hop). */
   functionSender?: (namespace: string, name: string) => EventSender;
-}
-
-function inProcessSender(
-  deps: TriggerReconcilerDeps,
-  subscriber: Destination,
-  namespace: string,
-): EventSender | undefined {
-  const ref = subscriber.ref;
-  if (!deps.functionSender || !ref || subscriber.uri) return undefined;
-  if (ref.kind !== 'Function' && ref.kind !== 'InferenceService') return undefined;
-  return deps.functionSender(ref.namespace ?? namespace, ref.name);
+  /** Whether a Function/InferenceService is served; a Trigger whose subscriber is not is not Ready. */
+  functionExists?: (namespace: string, name: string) => boolean;
 }
 
 export function triggerKey(trigger: Resource): string {
   return `${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
+}
+
+/** The Function a destination refers to, if it is a ref to one. */
+export function functionRef(dest: Destination | undefined, namespace: string) {
+  const ref = dest?.ref;
+  if (!ref || (ref.kind !== 'Function' && ref.kind !== 'InferenceService')) return undefined;
+  return { namespace: ref.namespace ?? namespace, name: ref.name };
 }
 
 /**
@@ -39,25 +37,33 @@ export function triggerKey(trigger: Resource): string {
  */
 export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcilerDeps): Promise<StatusPatch> {
   const namespace = trigger.metadata.namespace ?? 'default';
+  const key = triggerKey(trigger);
   const spec = trigger.spec as unknown as TriggerSpec;
   const broker = deps.registry.get(namespace, spec.broker);
   if (!broker) {
-    await deps.router.remove(triggerKey(trigger), false);
+    await deps.router.remove(key, false);
     throw new NotReadyError('BrokerDoesNotExist', `broker ${namespace}/${spec.broker} does not exist or is not ready`);
   }
+  const subscriber = spec.subscriber as Destination;
+  const fn = functionRef(subscriber, namespace);
+  if (fn && deps.functionExists && !deps.functionExists(fn.namespace, fn.name)) {
+    // Knative's SubscriberResolved=False: stop delivering but keep the consumer group, so events stay queued.
+    await deps.router.remove(key, false);
+    throw new NotReadyError('SubscriberNotResolved', `subscriber Function ${fn.namespace}/${fn.name} does not exist`);
+  }
   const filter = compileTriggerFilter(spec as Parameters<typeof compileTriggerFilter>[0]);
-  const subscriberUri = resolveDestination(deps.addresses, spec.subscriber as Destination, namespace);
+  const subscriberUri = resolveDestination(deps.addresses, subscriber, namespace);
   const policy = resolveDeliveryPolicy(broker.delivery, spec.delivery as DeliverySpec | undefined);
   const deadLetterUri = policy.deadLetterSink
     ? resolveDestination(deps.addresses, policy.deadLetterSink as Destination, namespace)
     : undefined;
   const flow = triggerFlowControl(trigger);
-  await deps.router.upsert(triggerKey(trigger), {
+  await deps.router.upsert(key, {
     namespace,
     name: trigger.metadata.name,
     filter,
     subscriberUri,
-    send: inProcessSender(deps, spec.subscriber as Destination, namespace),
+    send: fn && !subscriber.uri ? deps.functionSender?.(fn.namespace, fn.name) : undefined,
     policy,
     deadLetterUri,
     log: broker.log,

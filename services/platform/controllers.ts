@@ -1,0 +1,122 @@
+import type { Logger } from 'pino';
+import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
+import type { Resource } from '../controller/resources/types.ts';
+import type { ResourceStore } from '../controller/store.ts';
+import type { EventSender } from '../core/http/sender.ts';
+import type { Router } from '../router/router.ts';
+import type { LocalRuntime } from '../runtime/supervisor.ts';
+import type { PingSourceRunner } from '../sources/ping/index.ts';
+import type { AddressBook, Destination } from './addresses.ts';
+import {
+  type BrokerReconcilerDeps,
+  type BrokerRegistry,
+  reconcileBroker,
+  removeBroker,
+} from './reconcilers/brokers.ts';
+import { reconcileFunction, removeFunction, type ServedFunction } from './reconcilers/functions.ts';
+import { reconcilePingSource, removePingSource, sinkBroker } from './reconcilers/pingsources.ts';
+import { functionRef, reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
+
+export interface ControllerDeps {
+  store: ResourceStore;
+  logger: Logger;
+  addresses: AddressBook;
+  registry: BrokerRegistry;
+  channel: BrokerReconcilerDeps['channel'];
+  defaultChannel: BrokerReconcilerDeps['defaultChannel'];
+  router: Router;
+  runtime: LocalRuntime;
+  functions: Map<string, ServedFunction>;
+  functionSender: (namespace: string, name: string) => EventSender;
+  pings: PingSourceRunner;
+  stateDir: string;
+  /** Directory a Function's relative `spec.handler` is resolved against. */
+  handlerBase(handler: string): string;
+}
+
+type Ref = { namespace: string; name: string } | undefined;
+
+function sameName(obj: Resource, ref: Ref): boolean {
+  return ref !== undefined && ref.namespace === (obj.metadata.namespace ?? 'default') && ref.name === obj.metadata.name;
+}
+
+function triggerBroker(t: Resource): Ref {
+  return { namespace: t.metadata.namespace ?? 'default', name: (t.spec as { broker?: string }).broker ?? '' };
+}
+
+function triggerFunction(t: Resource): Ref {
+  return functionRef((t.spec as { subscriber?: Destination }).subscriber, t.metadata.namespace ?? 'default');
+}
+
+/**
+ * Runs one reconciler per kind. Dependents are reconciled again when what they point at appears, changes or goes
+ * away: a Broker's Triggers and PingSources, a Function's Triggers.
+ */
+export async function startControllers(d: ControllerDeps): Promise<Reconciler[]> {
+  const options = { logger: d.logger };
+  const triggerDeps = {
+    registry: d.registry,
+    router: d.router,
+    addresses: d.addresses,
+    functionSender: d.functionSender,
+    functionExists: (ns: string, name: string) => d.functions.has(`${ns}/${name}`),
+  };
+  const brokerDeps = {
+    registry: d.registry,
+    addresses: d.addresses,
+    defaultChannel: d.defaultChannel,
+    channel: d.channel,
+  };
+  const functionDeps = { runtime: d.runtime, functions: d.functions, addresses: d.addresses, stateDir: d.stateDir };
+
+  const triggers = await runReconciler(
+    d.store,
+    'Trigger',
+    (t) => reconcileTrigger(t, triggerDeps),
+    (t) => removeTrigger(t, triggerDeps),
+    options,
+  );
+  const pingSources = await runReconciler(
+    d.store,
+    'PingSource',
+    async (p) => reconcilePingSource(p, d.pings, d.addresses, d.registry),
+    async (p) => removePingSource(p, d.pings),
+    options,
+  );
+  const brokerChanged = (b: Resource) => {
+    triggers.enqueueWhere((t) => sameName(b, triggerBroker(t)));
+    pingSources.enqueueWhere((p) => sameName(b, sinkBroker(p)));
+  };
+  const functionChanged = (f: Resource) => triggers.enqueueWhere((t) => sameName(f, triggerFunction(t)));
+
+  const brokers = await runReconciler(
+    d.store,
+    'Broker',
+    async (b) => {
+      const patch = await reconcileBroker(b, brokerDeps);
+      brokerChanged(b);
+      return patch;
+    },
+    async (b) => {
+      await removeBroker(b, brokerDeps);
+      brokerChanged(b);
+    },
+    options,
+  );
+  const functions = await runReconciler(
+    d.store,
+    'Function',
+    async (f, ctx) => {
+      const handler = (f.spec as { handler?: string }).handler ?? '';
+      const patch = await reconcileFunction(f, { ...functionDeps, baseDir: d.handlerBase(handler) }, ctx);
+      functionChanged(f);
+      return patch;
+    },
+    async (f) => {
+      await removeFunction(f, functionDeps);
+      functionChanged(f);
+    },
+    options,
+  );
+  return [triggers, pingSources, brokers, functions];
+}
