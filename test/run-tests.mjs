@@ -7,7 +7,14 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 const out = '.elastic-serving/test-results.json';
 mkdirSync('.elastic-serving', { recursive: true });
 rmSync(out, { force: true });
-const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)];
+const args = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${out}`,
+  ...process.argv.slice(2),
+];
 const run = spawnSync('npx', args, { stdio: 'inherit' });
 
 let passed = 0;

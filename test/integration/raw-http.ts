@@ -22,6 +22,11 @@ export interface SendRawOptions {
    */
   halfClose?: boolean;
   /**
+   * The request was HEAD, so the answer has no body whatever its Content-Length says.
+   * @defaultValue false
+   */
+  head?: boolean;
+  /**
    * Give up after this long without a complete answer.
    * @defaultValue 5000
    */
@@ -30,41 +35,85 @@ export interface SendRawOptions {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-/** Parses as much of a response as `buf` holds; `complete` once its body framing is satisfied. */
-function parse(buf: Buffer): { answer: Omit<RawAnswer, 'end'>; complete: boolean } | undefined {
-  const headEnd = buf.indexOf(CRLFCRLF);
-  if (headEnd === -1) return undefined;
-  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-  if (!match) return undefined;
+interface Parsed {
+  answer: Omit<RawAnswer, 'end'>;
+  /** Its body framing is satisfied. */
+  complete: boolean;
+  /** Bytes of `input` this answer took (interim answers included), when complete. */
+  used: number;
+}
+
+/** Parses as much of one response as `input` holds. */
+function parse(input: Buffer, head: boolean): Parsed | undefined {
+  let start = 0;
+  let headEnd = input.indexOf(CRLFCRLF);
+  let match = /^HTTP\/1\.[01] (\d{3})/.exec(input.toString('latin1', 0, 16));
+  // Interim answers (100 Continue) come before the real one: skip them.
+  while (headEnd !== -1 && match && match[1]!.startsWith('1')) {
+    start = headEnd + 4;
+    headEnd = input.indexOf(CRLFCRLF, start);
+    match = /^HTTP\/1\.[01] (\d{3})/.exec(input.toString('latin1', start, start + 16));
+  }
+  if (headEnd === -1 || !match) return undefined;
+  const lines = input.subarray(start, headEnd).toString('latin1').split('\r\n');
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  const rest = buf.subarray(headEnd + 4);
+  const bodyStart = headEnd + 4;
+  const rest = input.subarray(bodyStart);
   const status = Number(match[1]);
-  const answer = { status, headers, body: rest };
-  if (status === 204 || status === 304 || (status >= 100 && status < 200)) return { answer: { ...answer, body: Buffer.alloc(0) }, complete: true };
+  if (head || status === 204 || status === 304) return { answer: { status, headers, body: Buffer.alloc(0) }, complete: true, used: bodyStart };
   if (headers['content-length'] !== undefined) {
     const length = Number(headers['content-length']);
-    return { answer: { ...answer, body: rest.subarray(0, length) }, complete: rest.length >= length };
+    return { answer: { status, headers, body: rest.subarray(0, length) }, complete: rest.length >= length, used: bodyStart + length };
   }
   if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
     const chunks: Buffer[] = [];
     let at = 0;
     for (;;) {
       const lineEnd = rest.indexOf('\r\n', at);
-      if (lineEnd === -1) return { answer: { ...answer, body: Buffer.concat(chunks) }, complete: false };
-      const size = parseInt(rest.subarray(at, lineEnd).toString('latin1'), 16);
-      if (Number.isNaN(size)) return { answer: { ...answer, body: Buffer.concat(chunks) }, complete: true };
-      if (size === 0) return { answer: { ...answer, body: Buffer.concat(chunks) }, complete: true };
-      if (rest.length < lineEnd + 2 + size + 2) return { answer: { ...answer, body: Buffer.concat(chunks) }, complete: false };
+      const size = lineEnd === -1 ? NaN : parseInt(rest.subarray(at, lineEnd).toString('latin1'), 16);
+      const done = size === 0 && rest.length >= lineEnd + 4;
+      if (done || Number.isNaN(size) || rest.length < lineEnd + 2 + size + 2) {
+        return { answer: { status, headers, body: Buffer.concat(chunks) }, complete: done, used: bodyStart + lineEnd + 4 };
+      }
       chunks.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
       at = lineEnd + 2 + size + 2;
     }
   }
-  return { answer, complete: false };
+  // No framing: the body runs to the close.
+  return { answer: { status, headers, body: rest }, complete: false, used: input.length };
+}
+
+/** Every complete response in `bytes`, in order (for pipelined requests). */
+export function parseAll(bytes: Buffer): Omit<RawAnswer, 'end'>[] {
+  const out: Omit<RawAnswer, 'end'>[] = [];
+  let rest = bytes;
+  for (let p = parse(rest, false); p?.complete; p = parse(rest, false)) {
+    out.push(p.answer);
+    rest = rest.subarray(p.used);
+  }
+  return out;
+}
+
+/** Writes `bytes` to a fresh connection and returns everything the server sent until it closed (or `waitMs`). */
+export function exchange(port: number, bytes: Buffer, waitMs = 2000): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', done);
+    socket.on('close', done);
+  });
 }
 
 /**
@@ -73,6 +122,7 @@ function parse(buf: Buffer): { answer: Omit<RawAnswer, 'end'>; complete: boolean
  */
 export function sendRaw(port: number, bytes: Buffer, options: SendRawOptions = {}): Promise<RawAnswer> {
   const timeoutMs = options.timeoutMs ?? 5000;
+  const head = options.head ?? false;
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let received = Buffer.alloc(0);
@@ -83,7 +133,7 @@ export function sendRaw(port: number, bytes: Buffer, options: SendRawOptions = {
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      const parsed = parse(received);
+      const parsed = parse(received, head);
       if (parsed && (parsed.complete || end !== 'answer')) {
         resolve({ ...parsed.answer, end: parsed.complete ? 'answer' : end, ...(errorCode ? { errorCode } : {}) });
       } else {
@@ -99,13 +149,13 @@ export function sendRaw(port: number, bytes: Buffer, options: SendRawOptions = {
     });
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
-      if (parse(received)?.complete) finish('answer');
+      if (parse(received, head)?.complete) finish('answer');
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       errorCode = err.code;
-      finish(parse(received)?.complete ? 'answer' : 'error');
+      finish(parse(received, head)?.complete ? 'answer' : 'error');
     });
-    socket.on('end', () => finish(parse(received)?.complete ? 'answer' : 'closed'));
-    socket.on('close', () => finish(parse(received)?.complete ? 'answer' : 'closed'));
+    socket.on('end', () => finish(parse(received, head)?.complete ? 'answer' : 'closed'));
+    socket.on('close', () => finish(parse(received, head)?.complete ? 'answer' : 'closed'));
   });
 }

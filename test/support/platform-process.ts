@@ -69,11 +69,13 @@ export async function startPlatformProcess(
       c.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (child.exitCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill(signal);
-    const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
-    if (code === null && child.exitCode === null) child.kill('SIGKILL');
+    let code = child.exitCode;
+    if (code === null) {
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill(signal);
+      code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
+      if (code === null && child.exitCode === null) child.kill('SIGKILL');
+    }
     if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true });
     return code;
   };
