@@ -66,6 +66,8 @@ export async function reconcileFunction(
     name: fn.metadata.name,
     baseDir: deps.baseDir,
     stateDir: deps.stateDir,
+  }).catch((err: Error) => {
+    throw new NotReadyError('HandlerBuildFailed', err.message);
   });
   deps.functions.set(key, {
     containerConcurrency: spec.containerConcurrency,
