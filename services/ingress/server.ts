@@ -1,8 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { EventLog } from '../../brokers/contract.ts';
 import { EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloudevent.ts';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
-import { clientErrorHandler } from '../core/http/client-error.ts';
+import { clientErrorHandler, writeJsonAndClose } from '../core/http/client-error.ts';
 import { parseHttpEvents } from '../core/http/codec.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { checkIngressAuth, type IngressAuthOptions } from './auth.ts';
@@ -46,6 +48,32 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     bodyLimit: maxBodyBytes,
     clientErrorHandler,
     return503OnClosing: true,
+    // Node answers a Host-less HTTP/1.1 request with a bare 400 of its own; the POST route refuses it with a reason.
+    http: { requireHostHeader: false },
+    // The router's own refusals (broken percent-encoding, over-long names) would otherwise answer FST_ERR_* bodies.
+    frameworkErrors: (err, req, reply) => fail(reply, req, new ElasticServingError('ES_ERR_BAD_REQUEST', err.message)),
+  });
+  // Node would answer an unknown Expect with a bare 417, and close a CONNECT without a word.
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify({
+      error: `unsupported Expect: ${req.headers.expect ?? ''} (only 100-continue)`,
+      code: 'ES_ERR_BAD_REQUEST',
+    });
+    res
+      .writeHead(417, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      })
+      .end(body);
+  });
+  app.server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    writeJsonAndClose(
+      socket,
+      405,
+      { error: 'method CONNECT not allowed: use POST', code: 'ES_ERR_METHOD_NOT_ALLOWED' },
+      { allow: ALLOW },
+    );
   });
   let closing = false;
   app.addHook('onClose', async () => {
@@ -87,6 +115,9 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     try {
       if (closing)
         throw new ElasticServingError('ES_ERR_SHUTTING_DOWN', 'ingress is shutting down', { retryAfterSeconds: 1 });
+      if (req.headers.host === undefined && req.raw.httpVersion === '1.1') {
+        throw new ElasticServingError('ES_ERR_BAD_REQUEST', 'HTTP/1.1 request without a Host header');
+      }
       checkIngressAuth(options.auth, req.headers.authorization, namespace, broker);
       const target = options.resolveBroker(namespace, broker);
       if (!target) throw new ElasticServingError('ES_ERR_BROKER_NOT_FOUND', `broker ${namespace}/${broker} not found`);

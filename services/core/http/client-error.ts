@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** Why Node's HTTP parser refused a request, in words a client can act on. */
@@ -30,11 +30,39 @@ function describe(code: string | undefined): { status: number; reason: string; e
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const { status, reason, errorCode } = describe(err.code);
-  const body = JSON.stringify({ error: reason, code: errorCode });
+  const answer = () => writeJsonAndClose(socket, status, { error: reason, code: errorCode });
+  // A pipelined request broke while an earlier, complete one is still being answered: that answer goes first,
+  // or the client would read our 400 as the answer to a request that was in fact accepted.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight?.req.complete && !inFlight.writableFinished) {
+    const afterInFlight = () => {
+      const next = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (next && next !== inFlight && next.req.complete && !next.writableFinished) next.once('finish', afterInFlight);
+      else answer();
+    };
+    inFlight.once('finish', afterInFlight);
+    inFlight.once('close', () => socket.destroyed || answer());
+    return;
+  }
+  answer();
+}
+
+/** Writes a complete JSON answer straight to a socket (no ServerResponse exists) and closes it. */
+export function writeJsonAndClose(
+  socket: Socket,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
+  if (socket.destroyed) return;
+  const text = JSON.stringify(body);
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Content-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+        `Content-Type: application/json\r\n${extra}Connection: close\r\n\r\n${text}`,
     );
   }
   socket.destroy();
