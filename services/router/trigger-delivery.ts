@@ -38,13 +38,6 @@ export interface DeliveryContext {
   shutdown: AbortSignal;
 }
 
-/** The attributes a subscriber sees: the broker's TTL is internal (Knative strips it too). */
-function forSubscriber(event: CloudEvent): CloudEvent {
-  if (event.attributes[EXT_BROKER_TTL] === undefined) return event;
-  const { [EXT_BROKER_TTL]: _ttl, ...attributes } = event.attributes;
-  return { attributes: attributes as CloudEvent['attributes'], data: event.data };
-}
-
 function ttlOf(event: CloudEvent): number {
   const ttl = Number(event.attributes[EXT_BROKER_TTL] ?? 255);
   return Number.isFinite(ttl) ? ttl : 255;
@@ -77,8 +70,7 @@ export function triggerHandler(target: TriggerTarget, ctx: DeliveryContext) {
       return;
     }
     if (target.rateLimiter) await target.rateLimiter.take(ctx.shutdown);
-    const outgoing = forSubscriber(event);
-    const outcome = await deliverWithRetries((_timeoutMs, signal) => send(outgoing, signal), target.policy, {
+    const outcome = await deliverWithRetries((_timeoutMs, signal) => send(event, signal), target.policy, {
       signal: ctx.shutdown,
     });
     if (outcome.ok) {
@@ -129,7 +121,7 @@ async function deadLetter(target: TriggerTarget, ctx: DeliveryContext, event: Cl
     );
     return;
   }
-  const dead = withDeadLetterExtensions(forSubscriber(event), target.subscriberUri, outcome);
+  const dead = withDeadLetterExtensions(event, target.subscriberUri, outcome);
   const sent = await deliverWithRetries(
     (_timeoutMs, signal) => httpSender(target.deadLetterUri!)(dead, signal),
     target.policy,

@@ -132,6 +132,15 @@ async function runAttempt(
   timeoutMs: number | undefined,
   outer: AbortSignal | undefined,
 ): Promise<AttemptResult | Error> {
+  // Fast path (no per-attempt timeout): the outer signal is all there is to honour, so no controller, listeners or
+  // race per attempt; these showed as ~5% of the router's CPU at thousands of deliveries per second.
+  if (timeoutMs === undefined) {
+    try {
+      return await attempt(undefined, outer ?? NEVER_ABORTED);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
   const controller = new AbortController();
   const signal = controller.signal;
   let timedOut = false;
@@ -164,6 +173,8 @@ async function runAttempt(
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
+
+const NEVER_ABORTED = new AbortController().signal;
 
 /** setTimeout's longest delay; longer waits are chained so they don't fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;

@@ -26,13 +26,19 @@ export function parseBinary(headers: HttpHeaders, body: Buffer | undefined): Clo
   return body && body.length > 0 ? { attributes: attrs, data: body } : { attributes: attrs };
 }
 
-/** Writes a CloudEvent in binary mode. Extensions of any type go out in their string form. */
-export function encodeBinary(event: CloudEvent): { headers: Record<string, string>; body: Buffer | undefined } {
+/**
+ * Writes a CloudEvent in binary mode. Extensions of any type go out in their string form; `omit` names one
+ * attribute to leave out (the broker's internal TTL) without copying the attribute map.
+ */
+export function encodeBinary(
+  event: CloudEvent,
+  omit?: string,
+): { headers: Record<string, string>; body: Buffer | undefined } {
   const headers: Record<string, string> = {};
   const attrs = event.attributes;
   for (const name in attrs) {
     const value = attrs[name];
-    if (value === undefined) continue;
+    if (value === undefined || name === omit) continue;
     if (name === 'datacontenttype') headers['content-type'] = String(value);
     else headers[`ce-${name}`] = encodeHeaderValue(typeof value === 'string' ? value : String(value));
   }

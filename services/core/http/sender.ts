@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import type { CloudEvent } from '../cloudevent.ts';
+import { type CloudEvent, EXT_BROKER_TTL } from '../cloudevent.ts';
 import type { AttemptResult } from '../delivery/index.ts';
 import { claimsCloudEvent, encodeBinary, type HttpHeaders, parseHttpEvent } from './codec.ts';
 
@@ -14,9 +14,12 @@ export interface SendResult extends AttemptResult {
 /** Sends one event somewhere and reads the answer; rejects on network errors and invalid replies. */
 export type EventSender = (event: CloudEvent, signal: AbortSignal) => Promise<SendResult>;
 
-/** The request a broker sends a subscriber: binary mode with `Prefer: reply`. */
+/**
+ * The request a broker sends a subscriber: binary mode with `Prefer: reply`, without the broker's internal
+ * `knativebrokerttl` (subscribers never see it, as in Knative).
+ */
 export function deliveryRequest(event: CloudEvent): { headers: Record<string, string>; body: Buffer | undefined } {
-  const { headers, body } = encodeBinary(event);
+  const { headers, body } = encodeBinary(event, EXT_BROKER_TTL);
   headers.prefer = 'reply';
   return { headers, body };
 }
