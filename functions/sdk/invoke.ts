@@ -5,6 +5,7 @@ import { ElasticServingError } from '../../services/core/errors.ts';
 import { encodeBinary, parseHttpEvent } from '../../services/core/http/codec.ts';
 import { isNonRetriable, isRetryAfter } from './errors.ts';
 import { RequestEvent } from './event-view.ts';
+import type { LazyAbort } from './lazy-abort.ts';
 import { toReplyEvent } from './reply.ts';
 import type { FunctionContext, FunctionDefinition } from './types.ts';
 
@@ -48,7 +49,7 @@ export function answerForError(err: unknown, log: Logger): Answer {
 export async function invoke(
   def: FunctionDefinition,
   inv: Invoker,
-  req: { headers: IncomingHttpHeaders; body: Buffer | undefined; path: string; aborted: AbortSignal },
+  req: { headers: IncomingHttpHeaders; body: Buffer | undefined; path: string; abort: LazyAbort },
 ): Promise<Answer> {
   let event: CloudEvent;
   try {
@@ -57,14 +58,13 @@ export async function invoke(
     if (err instanceof ElasticServingError) return errorAnswer(err.statusCode, err.message, err.code);
     return errorAnswer(400, err instanceof Error ? err.message : String(err), 'ES_ERR_INVALID_EVENT');
   }
-  const controller = new AbortController();
+  // One lazily made signal for both ways a handler's work ends early: the caller went away, or the deadline.
+  const abort = req.abort;
   const deadline = Date.now() + inv.timeoutMs;
-  const onAbort = () => controller.abort(req.aborted.reason);
-  req.aborted.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<Answer>((resolve) => {
     timer = setTimeout(() => {
-      controller.abort(new Error(`deadline of ${inv.timeoutMs} ms exceeded`));
+      abort.abort(new Error(`deadline of ${inv.timeoutMs} ms exceeded`));
       resolve(errorAnswer(504, `handler did not answer within ${inv.timeoutMs} ms`));
     }, inv.timeoutMs);
   });
@@ -78,7 +78,9 @@ export async function invoke(
       logger ??= inv.logger.child({ ceId: attrs.id, ceType: attrs.type });
       return logger;
     },
-    signal: controller.signal,
+    get signal() {
+      return abort.signal;
+    },
     deadline,
     path: req.path,
     headers: req.headers,
@@ -110,6 +112,5 @@ export async function invoke(
     return await Promise.race([run(), timedOut]);
   } finally {
     clearTimeout(timer);
-    req.aborted.removeEventListener('abort', onAbort);
   }
 }

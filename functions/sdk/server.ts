@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { asDefinition } from './define.ts';
 import { type Answer, errorAnswer, type Invoker, invoke } from './invoke.ts';
+import { LazyAbort } from './lazy-abort.ts';
 import type { FunctionDefinition, Handler } from './types.ts';
 
 export interface ServeOptions {
@@ -91,11 +92,11 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
 
   const onEvent = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void => {
     inFlight++;
-    const aborted = new AbortController();
+    const abort = new LazyAbort();
     res.once('close', () => {
-      if (!res.writableFinished) aborted.abort(new Error('caller closed the connection'));
+      if (!res.writableFinished) abort.abort(new Error('caller closed the connection'));
     });
-    invoke(def, inv, { headers: req.headers, body, path: req.url ?? '/', aborted: aborted.signal })
+    invoke(def, inv, { headers: req.headers, body, path: req.url ?? '/', abort })
       .then((answer) => write(res, answer))
       .catch((err: unknown) => write(res, errorAnswer(500, err instanceof Error ? err.message : String(err))))
       .finally(() => {
