@@ -11,23 +11,6 @@ export function startScript(script: string, args: string[], ready: RegExp, timeo
   return waitForLine(child, ready, timeoutMs).then((match) => ({ child, match }));
 }
 
-/** Starts `elastic-serving up` the way a user would. */
-export function startPlatform(args: string[], timeoutMs = 60_000) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'elastic-serving.mjs'), 'up', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return waitForLine(child, /control API\s+(http:\/\/\S+)/, timeoutMs).then((m) => {
-    const out = m.input ?? '';
-    return {
-      child,
-      ingress: /broker ingress\s+(http:\/\/\S+?)\/\{/.exec(out)![1]!,
-      gateway: /function gateway\s+(http:\/\/\S+?)\/\{/.exec(out)![1]!,
-      control: m[1]!,
-    };
-  });
-}
-
 function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';

@@ -43,7 +43,7 @@ while (sent < total) {
         headers: {
           'content-type': 'application/json',
           'ce-specversion': '1.0',
-          'ce-id': `ol-${sent}`,
+          'ce-id': `ol-${process.pid}-${sent}`,
           'ce-source': '/bench/open-loop',
           'ce-type': 'dev.elasticserving.bench',
           ...(measured ? { 'ce-benchsent': scheduled.toFixed(3) } : {}),

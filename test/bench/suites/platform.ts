@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startPlatformProcess } from '../../support/platform-process.ts';
 import { ceHeaders, jsonBody, medianRate } from '../load.ts';
 import type { Suite } from '../main.ts';
-import { childPids, rssMb, runScript, startPlatform, startScript, stop } from '../processes.ts';
+import { childPids, rssMb, runScript, startScript, stop } from '../processes.ts';
 import { type BenchResult, result } from '../report.ts';
 
 interface SinkFigures {
@@ -68,34 +66,21 @@ export const platformSuite: Suite = {
     const baseline = { name: 'fastify_bare', value: bareRate };
     results.push(result('fastify_bare', bareRate, 'req/s', undefined, { note: 'bare fastify, same load' }));
 
-    const stateDir = mkdtempSync(join(tmpdir(), 'es-bench-'));
-    const platform = await startPlatform([
-      '--state-dir',
-      stateDir,
-      '--demo-dir',
-      'test/bench/fixtures',
-      '--log-level',
-      'warn',
-      '--ingress-port',
-      '0',
-      '--gateway-port',
-      '0',
-      '--control-port',
-      '0',
-    ]);
+    const platform = await startPlatformProcess(['--demo-dir', 'test/bench/fixtures', '--log-level', 'warn']);
+    const { ingress, gateway } = platform.urls;
     try {
-      await waitForSink(platform.gateway);
+      await waitForSink(gateway);
       log('ingress, memory channel, binary mode, no trigger');
-      const ingressRate = await medianRate(`${platform.ingress}/bench/ingress`, { headers, body });
+      const ingressRate = await medianRate(`${ingress}/bench/ingress`, { headers, body });
       results.push(result('ingress_memory', ingressRate, 'events/s', baseline, { target: '>= 0.6 x fastify_bare' }));
 
       log('end to end: ingress → router → function replica, counted at the replica');
-      const e2eRate = await medianRate(`${platform.ingress}/bench/e2e`, { headers, body }, async (run) => {
-        await drained(platform.gateway);
-        const before = (await sink(platform.gateway, 'query')).count;
+      const e2eRate = await medianRate(`${ingress}/bench/e2e`, { headers, body }, async (run) => {
+        await drained(gateway);
+        const before = (await sink(gateway, 'query')).count;
         const started = performance.now();
         await run();
-        const after = (await sink(platform.gateway, 'query')).count;
+        const after = (await sink(gateway, 'query')).count;
         return (after - before) / ((performance.now() - started) / 1000);
       });
       results.push(result('e2e_memory', e2eRate, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
@@ -103,17 +88,17 @@ export const platformSuite: Suite = {
       log(
         `open loop: ${OPEN_LOOP_RATE} events/s for ${OPEN_LOOP_SECONDS} s, latency from scheduled send to the replica`,
       );
-      await drained(platform.gateway);
-      await sink(platform.gateway, 'reset');
+      await drained(gateway);
+      await sink(gateway, 'reset');
       const sent = JSON.parse(
         await runScript('test/bench/servers/open-loop-sender.ts', [
-          `${platform.ingress}/bench/e2e`,
+          `${ingress}/bench/e2e`,
           String(OPEN_LOOP_RATE),
           String(OPEN_LOOP_SECONDS),
         ]),
       );
-      await drained(platform.gateway);
-      const figures = await sink(platform.gateway, 'query');
+      await drained(gateway);
+      const figures = await sink(gateway, 'query');
       log(
         `open loop: sent ${sent.sent}, accepted ${sent.ok}, received ${figures.samples}, p50 ${figures.p50?.toFixed(2)} ms`,
       );
@@ -125,24 +110,11 @@ export const platformSuite: Suite = {
         }),
       );
     } finally {
-      await stop(platform.child);
-      rmSync(stateDir, { recursive: true, force: true });
+      await platform.stop();
     }
 
     log('idle RSS: npm start with the demo, measured 30 s after start');
-    const idleDir = mkdtempSync(join(tmpdir(), 'es-bench-idle-'));
-    const idle = await startPlatform([
-      '--state-dir',
-      idleDir,
-      '--ingress-port',
-      '0',
-      '--gateway-port',
-      '0',
-      '--control-port',
-      '0',
-      '--log-level',
-      'warn',
-    ]);
+    const idle = await startPlatformProcess(['--log-level', 'warn']);
     try {
       await sleep(30_000);
       const main = rssMb(idle.child.pid!);
@@ -167,8 +139,7 @@ export const platformSuite: Suite = {
         ),
       );
     } finally {
-      await stop(idle.child);
-      rmSync(idleDir, { recursive: true, force: true });
+      await idle.stop();
     }
     return results;
   },
