@@ -43,6 +43,71 @@ export function answerForError(err: unknown, log: Logger): Answer {
 }
 
 /**
+ * The context a handler gets. A class rather than an object literal with getters: per-request closures over the
+ * invocation's scope were pretenured by V8 and turned into ~2 KB of old-space garbage per request (multi-ms
+ * scavenges at 1,000 events/s, seen with --trace-gc).
+ */
+class InvocationContext implements FunctionContext {
+  #logger: Logger | undefined;
+
+  constructor(
+    private readonly inv: Invoker,
+    private readonly attrs: CloudEvent['attributes'],
+    private readonly abort: LazyAbort,
+    readonly deadline: number,
+    readonly path: string,
+    readonly headers: IncomingHttpHeaders,
+  ) {}
+
+  get name(): string {
+    return this.inv.name;
+  }
+
+  get namespace(): string {
+    return this.inv.namespace;
+  }
+
+  /** A child logger per event costs an allocation most handlers never use, so it is made on first access. */
+  get logger(): Logger {
+    this.#logger ??= this.inv.logger.child({ ceId: this.attrs.id, ceType: this.attrs.type });
+    return this.#logger;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+}
+
+async function runHandler(
+  def: FunctionDefinition,
+  inv: Invoker,
+  event: CloudEvent,
+  ctx: InvocationContext,
+): Promise<Answer> {
+  try {
+    const result = await def.handler(new RequestEvent(event), ctx);
+    let reply: CloudEvent | undefined;
+    try {
+      reply = toReplyEvent(result, event, {
+        type: inv.replyType ?? `${event.attributes.type}.response`,
+        source: inv.replySource,
+      });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      inv.logger.error({ err }, 'handler returned an invalid CloudEvent');
+      return errorAnswer(500, `handler returned an invalid CloudEvent: ${reason}`);
+    }
+    if (!reply) return { status: 202, headers: {} };
+    const encoded = encodeBinary(reply);
+    return encoded.body
+      ? { status: 200, headers: encoded.headers, body: encoded.body }
+      : { status: 200, headers: encoded.headers };
+  } catch (err) {
+    return answerForError(err, ctx.logger);
+  }
+}
+
+/**
  * Runs the handler for one request: parse (binary or structured), call, map the result. The deadline is enforced
  * here too (504 and an aborted signal) so a stuck handler cannot hold a caller longer than `timeoutMs`.
  */
@@ -60,7 +125,7 @@ export async function invoke(
   }
   // One lazily made signal for both ways a handler's work ends early: the caller went away, or the deadline.
   const abort = req.abort;
-  const deadline = Date.now() + inv.timeoutMs;
+  const ctx = new InvocationContext(inv, event.attributes, abort, Date.now() + inv.timeoutMs, req.path, req.headers);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<Answer>((resolve) => {
     timer = setTimeout(() => {
@@ -68,48 +133,8 @@ export async function invoke(
       resolve(errorAnswer(504, `handler did not answer within ${inv.timeoutMs} ms`));
     }, inv.timeoutMs);
   });
-  let logger: Logger | undefined;
-  const attrs = event.attributes;
-  const ctx: FunctionContext = {
-    name: inv.name,
-    namespace: inv.namespace,
-    // A child logger per event costs an allocation most handlers never use, so it is made on first access.
-    get logger() {
-      logger ??= inv.logger.child({ ceId: attrs.id, ceType: attrs.type });
-      return logger;
-    },
-    get signal() {
-      return abort.signal;
-    },
-    deadline,
-    path: req.path,
-    headers: req.headers,
-  };
-  const run = async (): Promise<Answer> => {
-    try {
-      const result = await def.handler(new RequestEvent(event), ctx);
-      let reply: CloudEvent | undefined;
-      try {
-        reply = toReplyEvent(result, event, {
-          type: inv.replyType ?? `${attrs.type}.response`,
-          source: inv.replySource,
-        });
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        inv.logger.error({ err }, 'handler returned an invalid CloudEvent');
-        return errorAnswer(500, `handler returned an invalid CloudEvent: ${reason}`);
-      }
-      if (!reply) return { status: 202, headers: {} };
-      const encoded = encodeBinary(reply);
-      return encoded.body
-        ? { status: 200, headers: encoded.headers, body: encoded.body }
-        : { status: 200, headers: encoded.headers };
-    } catch (err) {
-      return answerForError(err, ctx.logger);
-    }
-  };
   try {
-    return await Promise.race([run(), timedOut]);
+    return await Promise.race([runHandler(def, inv, event, ctx), timedOut]);
   } finally {
     clearTimeout(timer);
   }
