@@ -49,19 +49,27 @@ export function autocannon(
   });
 }
 
-/** DESIGN §10: 3 s warm-up, then 10 s measured; the median of 3 such runs. `measure` may wrap each run. */
-export async function medianRate(
+/** One DESIGN §10 run: 3 s warm-up, then 10 s measured. `measure` may wrap the measured part. */
+export async function rateOnce(
   url: string,
   opts: { headers: Record<string, string>; body: string },
   measure?: (run: () => Promise<LoadResult>) => Promise<number>,
 ): Promise<number> {
-  const rates: number[] = [];
+  await autocannon(url, { ...opts, seconds: LOAD.warmupSeconds });
+  const run = () => autocannon(url, { ...opts, seconds: LOAD.measureSeconds });
+  return measure ? measure(run) : (await run()).okPerSecond;
+}
+
+/**
+ * The median of `LOAD.runs` runs of each figure, taken in turns (baseline, figure, baseline, figure …) so that a
+ * noisy neighbour slowing the machine for a while weighs on a figure and its baseline alike.
+ */
+export async function interleavedMedians(figures: (() => Promise<number>)[]): Promise<number[]> {
+  const samples: number[][] = figures.map(() => []);
   for (let i = 0; i < LOAD.runs; i++) {
-    await autocannon(url, { ...opts, seconds: LOAD.warmupSeconds });
-    const run = () => autocannon(url, { ...opts, seconds: LOAD.measureSeconds });
-    rates.push(measure ? await measure(run) : (await run()).okPerSecond);
+    for (const [j, figure] of figures.entries()) samples[j]!.push(await figure());
   }
-  return median(rates);
+  return samples.map(median);
 }
 
 export function median(values: number[]): number {

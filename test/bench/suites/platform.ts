@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPlatformProcess } from '../../support/platform-process.ts';
-import { ceHeaders, jsonBody, medianRate } from '../load.ts';
+import { ceHeaders, interleavedMedians, jsonBody, rateOnce } from '../load.ts';
 import type { Suite } from '../main.ts';
 import { childPids, rssMb, runScript, startScript, stop } from '../processes.ts';
 import { type BenchResult, result } from '../report.ts';
@@ -50,41 +50,42 @@ export const platformSuite: Suite = {
     const body = jsonBody();
     const headers = ceHeaders();
 
-    log('baseline: bare fastify 202 on a 1 KiB JSON POST');
+    log('starting bare fastify (the baseline) and the platform; both idle while the other is measured');
     const bare = await startScript('test/bench/servers/bare-fastify.ts', [], /(http:\/\/\S+)/);
     const bareUrl = `${bare.match[1]}/bench/bare`;
-    const bareRate = await medianRate(bareUrl, { headers, body });
-    const bareOpen = JSON.parse(
-      await runScript('test/bench/servers/open-loop-sender.ts', [
-        bareUrl,
-        String(OPEN_LOOP_RATE),
-        String(OPEN_LOOP_SECONDS),
-      ]),
-    );
     const bareRss = rssMb(bare.child.pid!);
-    await stop(bare.child);
-    const baseline = { name: 'fastify_bare', value: bareRate };
-    results.push(result('fastify_bare', bareRate, 'req/s', undefined, { note: 'bare fastify, same load' }));
-
     const platform = await startPlatformProcess(['--demo-dir', 'test/bench/fixtures', '--log-level', 'warn']);
     const { ingress, gateway } = platform.urls;
     try {
       await waitForSink(gateway);
-      log('ingress, memory channel, binary mode, no trigger');
-      const ingressRate = await medianRate(`${ingress}/bench/ingress`, { headers, body });
-      results.push(result('ingress_memory', ingressRate, 'events/s', baseline, { target: '>= 0.6 x fastify_bare' }));
+      log('in turns, 3 times: bare fastify; ingress (memory, binary, no trigger); end to end counted at the replica');
+      const [bareRate, ingressRate, e2eRate] = await interleavedMedians([
+        () => rateOnce(bareUrl, { headers, body }),
+        () => rateOnce(`${ingress}/bench/ingress`, { headers, body }),
+        () =>
+          rateOnce(`${ingress}/bench/e2e`, { headers, body }, async (run) => {
+            await drained(gateway);
+            const before = (await sink(gateway, 'query')).count;
+            const started = performance.now();
+            await run();
+            const after = (await sink(gateway, 'query')).count;
+            return (after - before) / ((performance.now() - started) / 1000);
+          }),
+      ]);
+      const baseline = { name: 'fastify_bare', value: bareRate! };
+      results.push(result('fastify_bare', bareRate!, 'req/s', undefined, { note: 'bare fastify, same load' }));
+      results.push(result('ingress_memory', ingressRate!, 'events/s', baseline, { target: '>= 0.6 x fastify_bare' }));
+      results.push(result('e2e_memory', e2eRate!, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
 
-      log('end to end: ingress → router → function replica, counted at the replica');
-      const e2eRate = await medianRate(`${ingress}/bench/e2e`, { headers, body }, async (run) => {
-        await drained(gateway);
-        const before = (await sink(gateway, 'query')).count;
-        const started = performance.now();
-        await run();
-        const after = (await sink(gateway, 'query')).count;
-        return (after - before) / ((performance.now() - started) / 1000);
-      });
-      results.push(result('e2e_memory', e2eRate, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
-
+      await drained(gateway);
+      log(`open loop on bare fastify: ${OPEN_LOOP_RATE} requests/s for ${OPEN_LOOP_SECONDS} s`);
+      const bareOpen = JSON.parse(
+        await runScript('test/bench/servers/open-loop-sender.ts', [
+          bareUrl,
+          String(OPEN_LOOP_RATE),
+          String(OPEN_LOOP_SECONDS),
+        ]),
+      );
       log(
         `open loop: ${OPEN_LOOP_RATE} events/s for ${OPEN_LOOP_SECONDS} s, latency from scheduled send to the replica`,
       );
@@ -111,6 +112,7 @@ export const platformSuite: Suite = {
       );
     } finally {
       await platform.stop();
+      await stop(bare.child);
     }
 
     log('idle RSS: npm start with the demo, measured 30 s after start');
