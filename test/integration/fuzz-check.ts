@@ -1,6 +1,6 @@
 import type { Pool } from 'undici';
 import { ERROR_CODES } from '../../services/core/errors.ts';
-import { caseId, fillIds, type FuzzCase, ID_SLOT } from './fuzz-shared.ts';
+import { caseId, type FuzzCase, fillIds, ID_SLOT } from './fuzz-shared.ts';
 import { sendRaw } from './raw-http.ts';
 
 /** What one generated request got back. */
@@ -14,11 +14,22 @@ export interface Outcome {
   end: string;
 }
 
-async function viaUndici(pool: Pool, fuzz: FuzzCase, index: number): Promise<Omit<Outcome, 'index' | 'fuzz'> | undefined> {
+async function viaUndici(
+  pool: Pool,
+  fuzz: FuzzCase,
+  index: number,
+): Promise<Omit<Outcome, 'index' | 'fuzz'> | undefined> {
   const spec = fuzz.spec!;
   const headers = spec.headers.flatMap(([k, v]) => [k, v.replaceAll(ID_SLOT, caseId(index))]);
   try {
-    const res = await pool.request({ method: spec.method, path: spec.path, headers, body: fillIds(spec.body, index), headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const res = await pool.request({
+      method: spec.method,
+      path: spec.path,
+      headers,
+      body: fillIds(spec.body, index),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const body = Buffer.from(await res.body.arrayBuffer());
     return { transport: 'undici', status: res.statusCode, body, end: 'answer' };
   } catch (err) {
@@ -30,13 +41,30 @@ async function viaUndici(pool: Pool, fuzz: FuzzCase, index: number): Promise<Omi
 }
 
 /** Sends one case (spec cases every `undiciEvery`-th time through undici, else raw bytes over TCP). */
-export async function sendCase(port: number, pool: Pool, fuzz: FuzzCase, index: number, undiciEvery: number): Promise<Outcome> {
+export async function sendCase(
+  port: number,
+  pool: Pool,
+  fuzz: FuzzCase,
+  index: number,
+  undiciEvery: number,
+): Promise<Outcome> {
   if (fuzz.spec && index % undiciEvery === 0) {
     const answer = await viaUndici(pool, fuzz, index);
     if (answer) return { index, fuzz, ...answer };
   }
-  const raw = await sendRaw(port, fillIds(fuzz.bytes, index), { halfClose: fuzz.halfClose ?? false, head: fuzz.head ?? false, timeoutMs: 10_000 });
-  return { index, fuzz, transport: 'raw', status: raw.status, body: raw.body, end: raw.errorCode ? `${raw.end} ${raw.errorCode}` : raw.end };
+  const raw = await sendRaw(port, fillIds(fuzz.bytes, index), {
+    halfClose: fuzz.halfClose ?? false,
+    head: fuzz.head ?? false,
+    timeoutMs: 10_000,
+  });
+  return {
+    index,
+    fuzz,
+    transport: 'raw',
+    status: raw.status,
+    body: raw.body,
+    end: raw.errorCode ? `${raw.end} ${raw.errorCode}` : raw.end,
+  };
 }
 
 /** Sends every case with `concurrency` requests in flight; case `i` gets index `firstIndex + i` (its event id). */
@@ -76,13 +104,16 @@ export function problem(o: Outcome): string | undefined {
     return `${status} without a JSON body`;
   }
   if (typeof parsed.error !== 'string' || parsed.error.trim() === '') return `${status} without an error message`;
-  if (typeof parsed.code !== 'string' || !Object.hasOwn(ERROR_CODES, parsed.code)) return `${status} with code ${String(parsed.code)}, not an ES_ERR_ code`;
+  if (typeof parsed.code !== 'string' || !Object.hasOwn(ERROR_CODES, parsed.code))
+    return `${status} with code ${String(parsed.code)}, not an ES_ERR_ code`;
   return undefined;
 }
 
 /** A request, printable: latin1 so every byte shows, cut short. */
 export function printable(bytes: Buffer, max = 400): string {
-  return JSON.stringify(bytes.subarray(0, max).toString('latin1')) + (bytes.length > max ? ` …(${bytes.length} bytes)` : '');
+  return (
+    JSON.stringify(bytes.subarray(0, max).toString('latin1')) + (bytes.length > max ? ` …(${bytes.length} bytes)` : '')
+  );
 }
 
 export interface Tally {
@@ -97,7 +128,10 @@ export function tally(outcomes: readonly Outcome[]): Map<string, Tally> {
   const out = new Map<string, Tally>();
   for (const o of outcomes) {
     let t = out.get(o.fuzz.category);
-    if (!t) out.set(o.fuzz.category, (t = { sent: 0, raw: 0, undici: 0, statuses: {} }));
+    if (!t) {
+      t = { sent: 0, raw: 0, undici: 0, statuses: {} };
+      out.set(o.fuzz.category, t);
+    }
     t.sent++;
     t[o.transport]++;
     const key = o.status === undefined ? 'none' : String(o.status);

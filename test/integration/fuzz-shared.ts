@@ -94,7 +94,17 @@ export const word = fc.stringMatching(/^[a-z0-9]{1,10}$/);
 /** Mostly the traceable placeholder, sometimes a random id. */
 export const idArb = fc.oneof({ arbitrary: fc.constant(ID_SLOT), weight: 3 }, { arbitrary: safe, weight: 1 });
 
-const RESERVED = new Set(['specversion', 'id', 'source', 'type', 'datacontenttype', 'time', 'data', 'dataschema', 'subject']);
+const RESERVED = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'datacontenttype',
+  'time',
+  'data',
+  'dataschema',
+  'subject',
+]);
 /** A valid extension attribute name (lower-case a-z0-9, not a context attribute). */
 export const extName = word.filter((n) => !RESERVED.has(n));
 
@@ -151,17 +161,19 @@ export const smallBody: fc.Arbitrary<Buffer> = fc.oneof(
 
 /** Bytes that are not valid UTF-8 (all high bits set, so HTTP header parsing lets them through). */
 export const invalidUtf8 = fc.oneof(
-  fc.constantFrom(
-    [0xff],
-    [0xc3, 0x28],
-    [0x80],
-    [0xc0, 0xaf],
-    [0xed, 0xa0, 0x80],
-    [0xe2, 0x82],
-    [0xf8, 0x88, 0x80, 0x80, 0x80],
-    [0xf4, 0x90, 0x80, 0x80],
-    [0xfe, 0xfe, 0xff, 0xff],
-  ).map((a) => Buffer.from(a)),
+  fc
+    .constantFrom(
+      [0xff],
+      [0xc3, 0x28],
+      [0x80],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xe2, 0x82],
+      [0xf8, 0x88, 0x80, 0x80, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xfe, 0xfe, 0xff, 0xff],
+    )
+    .map((a) => Buffer.from(a)),
   fc
     .uint8Array({ minLength: 1, maxLength: 12 })
     .map((a) => Buffer.from(a.map((b) => b | 0x80)))

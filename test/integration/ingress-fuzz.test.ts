@@ -1,7 +1,7 @@
-import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
+import type { FastifyInstance } from 'fastify';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../brokers/memory/memory-log.ts';
@@ -81,7 +81,9 @@ const stored: string[] = [];
 beforeAll(async () => {
   log = new MemoryEventLog();
   await log.ensureTopic(TOPIC);
-  await log.subscribe(TOPIC, 'fuzz', async (event) => void stored.push(String(event.attributes.id)), { maxInFlight: 500 });
+  await log.subscribe(TOPIC, 'fuzz', async (event) => void stored.push(String(event.attributes.id)), {
+    maxInFlight: 500,
+  });
   app = buildIngress({
     resolveBroker: (ns, name) => (ns === 'default' && name === 'default' ? { topic: TOPIC, log } : undefined),
     logLevel: 'silent',
@@ -99,7 +101,9 @@ afterAll(async () => {
 });
 
 const validEvent = (id: string) =>
-  Buffer.from(`POST /default/default HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: ${id}\r\nce-source: /fuzz\r\nce-type: t\r\nContent-Length: 2\r\n\r\n{}`);
+  Buffer.from(
+    `POST /default/default HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: ${id}\r\nce-source: /fuzz\r\nce-type: t\r\nContent-Length: 2\r\n\r\n{}`,
+  );
 
 function generate(seed: number): FuzzCase[] {
   return PLAN.flatMap(([arbitrary, numRuns], i) => fc.sample(arbitrary, { seed: seed + i, numRuns }));
@@ -110,7 +114,8 @@ describe('broker ingress under malformed input', () => {
     // Two passes with different cases: memory may rise once (allocator, JIT) but must level off, not keep growing.
     const passes = [generate(SEED), generate(SEED + 1000)];
     expect(passes[0]!.length).toBeGreaterThanOrEqual(10_000);
-    const send = (cases: FuzzCase[], firstIndex: number) => sendAll(port, pool, cases, { concurrency: CONCURRENCY, undiciEvery: UNDICI_EVERY, firstIndex });
+    const send = (cases: FuzzCase[], firstIndex: number) =>
+      sendAll(port, pool, cases, { concurrency: CONCURRENCY, undiciEvery: UNDICI_EVERY, firstIndex });
 
     await send(passes[1]!.slice(0, 500), 10_000_000); // warm-up, so lazily built code paths do not count as growth
     gc();
@@ -137,7 +142,8 @@ describe('broker ingress under malformed input', () => {
     const byId = new Map(outcomes.map((o) => [caseId(o.index), o]));
     for (const id of new Set(stored)) {
       const outcome = byId.get(id);
-      if (outcome && outcome.status !== 202) violations.push({ outcome, why: `event stored but answered ${outcome.status ?? 'nothing'}` });
+      if (outcome && outcome.status !== 202)
+        violations.push({ outcome, why: `event stored but answered ${outcome.status ?? 'nothing'}` });
     }
 
     const [m0, m1, m2] = memory as [NodeJS.MemoryUsage, NodeJS.MemoryUsage, NodeJS.MemoryUsage];
@@ -146,7 +152,9 @@ describe('broker ingress under malformed input', () => {
         `heap ${mib(m0.heapUsed)} → ${mib(m1.heapUsed)} → ${mib(m2.heapUsed)} MiB`,
     ];
     for (const [category, t] of tally(outcomes)) {
-      lines.push(`  ${category.padEnd(20)} ${String(t.sent).padStart(5)} (raw ${t.raw}, undici ${t.undici}) statuses ${JSON.stringify(t.statuses)}`);
+      lines.push(
+        `  ${category.padEnd(20)} ${String(t.sent).padStart(5)} (raw ${t.raw}, undici ${t.undici}) statuses ${JSON.stringify(t.statuses)}`,
+      );
     }
     console.log(lines.join('\n'));
     const report = groupViolations(violations);
@@ -160,22 +168,32 @@ describe('broker ingress under malformed input', () => {
     expect(m2.heapUsed - m0.heapUsed, `heap growth, seed ${SEED}`).toBeLessThan(30 * 2 ** 20);
   }, 180_000);
 
-  it.each(REJECTIONS)('answers a request Node refuses with a JSON reason: $name', async ({ bytes, status, reason, halfClose }) => {
-    const answer = await sendRaw(port, bytes, { halfClose: halfClose ?? true, timeoutMs: 5000 });
-    expect(answer.status, `no answer (${answer.end}${answer.errorCode ? ` ${answer.errorCode}` : ''})`).toBeDefined();
-    expect(status).toContain(answer.status);
-    const body = JSON.parse(answer.body.toString('utf8') || 'null') as { error?: string; code?: string } | null;
-    expect(body?.code).toMatch(/^ES_ERR_[A-Z_]+$/);
-    expect(body?.error?.toLowerCase()).toContain(reason.toLowerCase());
-  });
+  it.each(REJECTIONS)(
+    'answers a request Node refuses with a JSON reason: $name',
+    async ({ bytes, status, reason, halfClose }) => {
+      const answer = await sendRaw(port, bytes, { halfClose: halfClose ?? true, timeoutMs: 5000 });
+      expect(answer.status, `no answer (${answer.end}${answer.errorCode ? ` ${answer.errorCode}` : ''})`).toBeDefined();
+      expect(status).toContain(answer.status);
+      const body = JSON.parse(answer.body.toString('utf8') || 'null') as { error?: string; code?: string } | null;
+      expect(body?.code).toMatch(/^ES_ERR_[A-Z_]+$/);
+      expect(body?.error?.toLowerCase()).toContain(reason.toLowerCase());
+    },
+  );
 
   it('accepts a body of exactly maxBodyBytes and refuses one byte more with 413', async () => {
-    const head = (n: number) => `POST /default/default HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: limit-${n}\r\nce-source: /s\r\nce-type: t\r\nContent-Length: ${n}\r\n\r\n`;
+    const head = (n: number) =>
+      `POST /default/default HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: limit-${n}\r\nce-source: /s\r\nce-type: t\r\nContent-Length: ${n}\r\n\r\n`;
     const at = await sendRaw(port, Buffer.concat([Buffer.from(head(MAX_BODY)), Buffer.alloc(MAX_BODY, 0x61)]));
     expect(at.status).toBe(202);
-    const over = await sendRaw(port, Buffer.concat([Buffer.from(head(MAX_BODY + 1)), Buffer.alloc(MAX_BODY + 1, 0x61)]));
+    const over = await sendRaw(
+      port,
+      Buffer.concat([Buffer.from(head(MAX_BODY + 1)), Buffer.alloc(MAX_BODY + 1, 0x61)]),
+    );
     expect(over.status).toBe(413);
-    expect(JSON.parse(over.body.toString())).toMatchObject({ code: 'ES_ERR_BODY_TOO_LARGE', error: expect.stringContaining(String(MAX_BODY)) });
+    expect(JSON.parse(over.body.toString())).toMatchObject({
+      code: 'ES_ERR_BODY_TOO_LARGE',
+      error: expect.stringContaining(String(MAX_BODY)),
+    });
   });
 
   it('answers a valid event pipelined before garbage with its own 202, then refuses the garbage', async () => {
@@ -183,11 +201,19 @@ describe('broker ingress under malformed input', () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 40 }), async (junk) => {
         const id = `pipe-${n++}`;
-        const bytes = Buffer.concat([validEvent(id), Buffer.from('\u0000'), Buffer.from(junk), Buffer.from('\r\n\r\n')]);
+        const bytes = Buffer.concat([
+          validEvent(id),
+          Buffer.from('\u0000'),
+          Buffer.from(junk),
+          Buffer.from('\r\n\r\n'),
+        ]);
         const answers = parseAll(await exchange(port, bytes));
         await new Promise((r) => setTimeout(r, 20));
         // The first answer belongs to the first request: it was stored, so a refusal there would be a lie.
-        expect(answers[0]?.status, `answers ${answers.map((a) => a.status).join(', ')}; stored: ${stored.includes(id)}`).toBe(202);
+        expect(
+          answers[0]?.status,
+          `answers ${answers.map((a) => a.status).join(', ')}; stored: ${stored.includes(id)}`,
+        ).toBe(202);
         expect(answers[1]?.status).toBe(400);
       }),
       { seed: SEED, numRuns: 25 },

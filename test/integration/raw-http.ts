@@ -64,10 +64,15 @@ function parse(input: Buffer, head: boolean): Parsed | undefined {
   const bodyStart = headEnd + 4;
   const rest = input.subarray(bodyStart);
   const status = Number(match[1]);
-  if (head || status === 204 || status === 304) return { answer: { status, headers, body: Buffer.alloc(0) }, complete: true, used: bodyStart };
+  if (head || status === 204 || status === 304)
+    return { answer: { status, headers, body: Buffer.alloc(0) }, complete: true, used: bodyStart };
   if (headers['content-length'] !== undefined) {
     const length = Number(headers['content-length']);
-    return { answer: { status, headers, body: rest.subarray(0, length) }, complete: rest.length >= length, used: bodyStart + length };
+    return {
+      answer: { status, headers, body: rest.subarray(0, length) },
+      complete: rest.length >= length,
+      used: bodyStart + length,
+    };
   }
   if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
     const chunks: Buffer[] = [];
@@ -77,7 +82,11 @@ function parse(input: Buffer, head: boolean): Parsed | undefined {
       const size = lineEnd === -1 ? NaN : parseInt(rest.subarray(at, lineEnd).toString('latin1'), 16);
       const done = size === 0 && rest.length >= lineEnd + 4;
       if (done || Number.isNaN(size) || rest.length < lineEnd + 2 + size + 2) {
-        return { answer: { status, headers, body: Buffer.concat(chunks) }, complete: done, used: bodyStart + lineEnd + 4 };
+        return {
+          answer: { status, headers, body: Buffer.concat(chunks) },
+          complete: done,
+          used: bodyStart + lineEnd + 4,
+        };
       }
       chunks.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
       at = lineEnd + 2 + size + 2;
