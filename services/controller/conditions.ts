@@ -1,4 +1,4 @@
-import type { Condition, ConditionStatus, Resource, ResourceStatus } from './resources/types.ts';
+import type { Condition, ConditionStatus, ResourceStatus } from './resources/types.ts';
 
 /**
  * Knative-style status helpers. All of them return a new status and leave their input alone; a condition's
@@ -16,13 +16,6 @@ function rfc3339(now: Date): string {
 
 export function getCondition(status: ResourceStatus | undefined, type: string): Condition | undefined {
   return status?.conditions?.find((c) => c.type === type);
-}
-
-/** Ready=True for the object's current generation. */
-export function isReady(obj: Resource): boolean {
-  const ready = getCondition(obj.status, READY);
-  const observed = obj.status?.observedGeneration;
-  return ready?.status === 'True' && (observed === undefined || observed === obj.metadata.generation);
 }
 
 /** Sets (or replaces) one condition; conditions stay sorted by type, as Knative keeps them. */
@@ -91,81 +84,4 @@ export function markNotReady(
   now?: Date,
 ): ResourceStatus {
   return mark(status, 'False', reason, message, now);
-}
-
-export function markUnknown(
-  status: ResourceStatus | undefined,
-  reason: string,
-  message: string,
-  now?: Date,
-): ResourceStatus {
-  return mark(status, 'Unknown', reason, message, now);
-}
-
-export function setObservedGeneration(
-  status: ResourceStatus | undefined,
-  generation: number | undefined,
-): ResourceStatus {
-  return generation === undefined ? { ...status } : { ...status, observedGeneration: generation };
-}
-
-/** Sets `status.address.url` (Knative Addressable); `undefined` removes the address. */
-export function setAddress(status: ResourceStatus | undefined, url: string | undefined): ResourceStatus {
-  const { address: _old, ...rest } = status ?? {};
-  return url === undefined ? rest : { ...rest, address: { url } };
-}
-
-/**
- * Knative's "living condition set": `Ready` follows its dependents. All True → Ready True; any False → Ready
- * False with that dependent's reason and message; otherwise Unknown.
- */
-export class ConditionSet {
-  constructor(readonly dependents: readonly string[]) {}
-
-  /** Every dependent (and Ready) that is not set yet becomes Unknown. */
-  initialize(status: ResourceStatus | undefined, now?: Date): ResourceStatus {
-    let out: ResourceStatus = { ...status };
-    for (const type of [READY, ...this.dependents]) {
-      if (getCondition(out, type) === undefined) out = setCondition(out, { type, status: 'Unknown' }, now);
-    }
-    return out;
-  }
-
-  markTrue(status: ResourceStatus | undefined, type: string, now?: Date): ResourceStatus {
-    return this.recompute(setCondition(status, { type, status: 'True' }, now), now);
-  }
-
-  markFalse(
-    status: ResourceStatus | undefined,
-    type: string,
-    reason: string,
-    message: string,
-    now?: Date,
-  ): ResourceStatus {
-    return this.recompute(setCondition(status, { type, status: 'False', reason, message }, now), now);
-  }
-
-  markUnknown(
-    status: ResourceStatus | undefined,
-    type: string,
-    reason: string,
-    message: string,
-    now?: Date,
-  ): ResourceStatus {
-    return this.recompute(setCondition(status, { type, status: 'Unknown', reason, message }, now), now);
-  }
-
-  private recompute(status: ResourceStatus, now?: Date): ResourceStatus {
-    const deps = this.dependents.map((type) => getCondition(status, type));
-    const failed = deps.find((c) => c?.status === 'False');
-    if (failed !== undefined) return markNotReady(status, failed.reason ?? failed.type, failed.message ?? '', now);
-    if (deps.every((c) => c?.status === 'True')) return markReady(status, undefined, undefined, now);
-    const pending = deps.find((c) => c?.status !== 'True');
-    return markUnknown(
-      status,
-      pending?.reason ?? 'Pending',
-      pending?.message ?? `waiting for ${pending?.type ?? 'dependents'}`,
-      now,
-    );
-  }
 }

@@ -86,13 +86,8 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
 
   // Labelled counters cached by broker and outcome: a label lookup per request showed in the ingress profile.
   const counters = new Map<string, { inc(n: number): void }>();
-  const count = (req: FastifyRequest, outcome: string, reason: string, n = 1) => {
+  const count = (namespace: string, broker: string, outcome: string, reason: string, n = 1) => {
     if (!options.metrics) return;
-    const params = (req.params ?? {}) as Record<string, string>;
-    // Only known brokers get their own series, so random paths cannot grow the metrics without bound.
-    const known = params.namespace && params.broker && options.resolveBroker(params.namespace, params.broker);
-    const namespace = known ? params.namespace! : '';
-    const broker = known ? params.broker! : '';
     const key = `${namespace}/${broker}/${outcome}/${reason}`;
     let counter = counters.get(key);
     if (!counter) {
@@ -106,7 +101,10 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     const { status, body, retryAfterSeconds } = toErrorBody(err);
     if (status >= 500) req.log.warn({ err }, 'ingress could not store events');
     if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
-    count(req, 'rejected', body.code);
+    // Only known brokers get their own series, so random paths cannot grow the metrics without bound.
+    const { namespace = '', broker = '' } = (req.params ?? {}) as Record<string, string>;
+    const known = namespace !== '' && broker !== '' && options.resolveBroker(namespace, broker) !== undefined;
+    count(known ? namespace : '', known ? broker : '', 'rejected', body.code);
     return reply.code(status).send(body);
   };
 
@@ -129,7 +127,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
         if (attrs[EXT_BROKER_TTL] === undefined) attrs[EXT_BROKER_TTL] = defaultTtl;
       }
       if (events.length > 0) await target.log.append(target.topic, events);
-      count(req, 'accepted', 'ok', events.length);
+      count(namespace, broker, 'accepted', 'ok', events.length);
       return reply.code(202).send();
     } catch (err) {
       return fail(reply, req, err);

@@ -5,13 +5,17 @@ import { backoffMs, type ResolvedDeliveryPolicy } from '../core/delivery/index.t
 import type { Metrics } from '../core/metrics.ts';
 import { type TriggerTarget, triggerHandler } from './trigger-delivery.ts';
 
-/** Upper bound of one delivery with all its retries (and a dead-letter pass), for the ack deadline. */
-function maxDeliveryMs(policy: ResolvedDeliveryPolicy): number {
+/**
+ * Upper bound of one delivery with all its retries, twice over (the dead-letter pass uses the same policy), plus a
+ * margin: the handler holds an event that long, so the ack deadline must outlast it.
+ */
+function ackWaitMs(policy: ResolvedDeliveryPolicy): number {
   const perAttempt = policy.timeoutMs ?? 30_000;
   let total = perAttempt;
-  for (let n = 0; n < policy.retry; n++)
+  for (let n = 0; n < policy.retry; n++) {
     total += perAttempt + Math.max(backoffMs(policy, n), policy.retryAfterMaxMs ?? 0);
-  return total * 2;
+  }
+  return total * 2 + 30_000;
 }
 
 /** How one trigger consumes its broker's topic. */
@@ -43,8 +47,7 @@ export class Router {
     const sub = await spec.log.subscribe(spec.topic, spec.group, handler, {
       ordered: spec.ordered,
       maxInFlight: spec.maxInFlight,
-      // The handler holds an event through all its retries, so the ack deadline must outlast them.
-      ackWaitMs: maxDeliveryMs(spec.policy) * 2 + 30_000,
+      ackWaitMs: ackWaitMs(spec.policy),
     });
     this.subscriptions.set(key, { spec, sub });
   }

@@ -107,17 +107,6 @@ export class LocalRuntime implements RuntimeActuator {
     return this.#functions.get(fn)?.replicas.map((r) => r.info()) ?? [];
   }
 
-  /** Ready replicas' ports, cheaper than `replicas()` on a hot path. */
-  readyPorts(fn: string): number[] {
-    const out: number[] = [];
-    for (const r of this.#functions.get(fn)?.replicas ?? []) if (r.ready && r.port !== undefined) out.push(r.port);
-    return out;
-  }
-
-  functions(): string[] {
-    return [...this.#functions.keys()];
-  }
-
   /** Path of a replica's log (stdout and stderr of every run, appended). */
   logFile(fn: string, replicaId: string): string {
     const { namespace, name } = splitFunctionKey(fn);

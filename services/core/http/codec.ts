@@ -55,7 +55,3 @@ export function parseHttpEvent(headers: HttpHeaders, body: Buffer | undefined): 
 export function claimsCloudEvent(headers: HttpHeaders): boolean {
   return headers['ce-specversion'] !== undefined || mediaType(headers).startsWith('application/cloudevents');
 }
-
-export function toStructuredString(event: CloudEvent): string {
-  return JSON.stringify(toJsonObject(event));
-}
