@@ -48,8 +48,23 @@ export interface EventLog {
   /** Removes a consumer group and its position (Trigger deleted). Idempotent. */
   deleteGroup(topic: string, group: string): Promise<void>;
 
+  /**
+   * The connection state, for the Broker's status and `/metrics`. Adapters reconnect by themselves with backoff;
+   * while disconnected, `append` rejects with `BackendUnavailableError` and subscriptions resume on reconnect.
+   */
+  health(): ChannelHealth;
+
   /** Releases connections. Subscriptions stop taking new events; in-flight handlers are awaited up to `graceMs`. */
   close(graceMs?: number): Promise<void>;
+}
+
+export interface ChannelHealth {
+  /** True while the backend is reachable and answering. */
+  connected: boolean;
+  /** Why it is not connected (last error), for status messages. */
+  reason?: string;
+  /** When `connected` last changed. */
+  since: Date;
 }
 
 export type ReplayFrom = { position: string } | { time: Date } | 'beginning';

@@ -1,6 +1,14 @@
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { BackendFullError, BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
-import type { EventHandler, EventLog, EventLogStats, ReplayFrom, SubscribeOptions, Subscription } from '../contract.ts';
+import type {
+  ChannelHealth,
+  EventHandler,
+  EventLog,
+  EventLogStats,
+  ReplayFrom,
+  SubscribeOptions,
+  Subscription,
+} from '../contract.ts';
 import { Group, type MemberOptions } from './group.ts';
 import { Topic, type Usage } from './topic.ts';
 
@@ -80,6 +88,7 @@ interface TopicState {
 export class MemoryEventLog implements EventLog {
   readonly name = 'memory';
   readonly durable = false;
+  private readonly connectedSince: ChannelHealth = { connected: true, since: new Date() };
   readonly #options: Required<MemoryEventLogOptions>;
   readonly #usage: Usage = { events: 0, bytes: 0, onFreed: () => this.#wakeProducers() };
   readonly #topics = new Map<string, TopicState>();
@@ -203,6 +212,11 @@ export class MemoryEventLog implements EventLog {
     if (state === undefined || target === undefined) return;
     target.delete();
     state.groups.delete(group);
+  }
+
+  /** In-process: always reachable. */
+  health(): ChannelHealth {
+    return this.connectedSince;
   }
 
   async close(graceMs?: number): Promise<void> {
