@@ -1,6 +1,7 @@
 import type { CeAttributeValue, CloudEvent } from '../../services/core/cloudevent.ts';
 import { makeEvent } from '../../services/core/cloudevent.ts';
 import type { DeliveryInfo, EventHandler, EventLog } from '../contract.ts';
+import type { ChildLogFactory } from './child-subscriber-process.ts';
 
 /** What every case gets: the shared log, unique names and scaled timings. */
 export interface SuiteContext {
@@ -13,6 +14,8 @@ export interface SuiteContext {
   /** `value` milliseconds scaled for slow backends. */
   ms(value: number): number;
   capabilities: { dedup: boolean };
+  /** How a child process creates the adapter's log (the killed-consumer case). */
+  childFactory?: ChildLogFactory;
 }
 
 export interface Delivery {

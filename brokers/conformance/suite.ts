@@ -3,6 +3,8 @@ import type { EventLog } from '../contract.ts';
 import { adminCases } from './cases-admin.ts';
 import { deliveryCases } from './cases-delivery.ts';
 import { orderingCases } from './cases-ordering.ts';
+import { volumeCases } from './cases-volume.ts';
+import type { ChildLogFactory } from './child-subscriber-process.ts';
 import type { SuiteContext } from './helpers.ts';
 
 /** Options of the EventLog conformance suite. */
@@ -25,6 +27,11 @@ export interface ConformanceOptions {
      */
     dedup?: boolean;
   };
+  /**
+   * How a separate process creates this adapter's log, for the case that SIGKILLs a consumer process. Without it
+   * that case is skipped (an in-process backend has nothing to recover from a dead process).
+   */
+  childFactory?: ChildLogFactory;
 }
 
 let counter = 0;
@@ -54,6 +61,7 @@ export function runEventLogConformance(
     name: (prefix) => `${prefix}-${unique()}`,
     ms: (value) => Math.round(value * scale),
     capabilities: { dedup: opts.capabilities?.dedup ?? false },
+    childFactory: opts.childFactory,
   };
 
   describe(`EventLog conformance: ${name}`, () => {
@@ -66,5 +74,6 @@ export function runEventLogConformance(
     deliveryCases(context);
     orderingCases(context);
     adminCases(context);
+    volumeCases(context);
   });
 }

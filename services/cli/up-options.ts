@@ -10,6 +10,9 @@ export interface UpFlags {
   controlPort?: string;
   stateDir?: string;
   channel?: string;
+  nats?: string;
+  kafka?: string;
+  redis?: string;
   token?: string;
   demo?: boolean;
   demoDir?: string;
@@ -28,6 +31,9 @@ export const UP_ENV: Readonly<Record<string, string>> = {
   controlPort: 'ES_CONTROL_PORT',
   stateDir: 'ES_STATE_DIR',
   channel: 'ES_CHANNEL',
+  nats: 'ES_NATS_URL',
+  kafka: 'ES_KAFKA_BROKERS',
+  redis: 'ES_REDIS_URL',
   token: 'ES_TOKEN',
   demoDir: 'ES_DEMO_DIR',
   maxBodyBytes: 'ES_MAX_BODY_BYTES',
@@ -108,6 +114,9 @@ export function buildPlatformOptions(
     controlPort: int('controlPort', d.controlPort, PORT_MAX),
     stateDir: resolve(cwd, pick('stateDir')?.value ?? d.stateDir),
     channel,
+    natsUrl: pick('nats')?.value ?? d.natsUrl,
+    kafkaBrokers: pick('kafka')?.value ?? d.kafkaBrokers,
+    redisUrl: pick('redis')?.value ?? d.redisUrl,
     ...(token ? { token } : {}),
     demoDir,
     maxBodyBytes: int('maxBodyBytes', d.maxBodyBytes, 2 ** 31 - 1, 1),

@@ -15,6 +15,12 @@ export interface PlatformOptions {
   stateDir: string;
   /** Default channel for brokers with no class annotation. @defaultValue 'memory' */
   channel: 'memory' | 'nats' | 'kafka' | 'redis';
+  /** NATS servers for brokers on the nats channel. @defaultValue 'nats://127.0.0.1:4222' */
+  natsUrl: string;
+  /** Kafka bootstrap brokers (comma-separated host:port) for the kafka channel. @defaultValue '127.0.0.1:9092' */
+  kafkaBrokers: string;
+  /** Redis URL for the redis channel (and BullMQ). @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl: string;
   /** Bearer token for the control API; required when `host` is not loopback. @defaultValue undefined */
   token?: string;
   /** Directory of resource YAML applied at start (the demo). `false` applies nothing. @defaultValue 'deploy/local' */
@@ -38,6 +44,9 @@ export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
   controlPort: 8090,
   stateDir: '.elastic-serving',
   channel: 'memory',
+  natsUrl: 'nats://127.0.0.1:4222',
+  kafkaBrokers: '127.0.0.1:9092',
+  redisUrl: 'redis://127.0.0.1:6379',
   demoDir: 'deploy/local',
   maxBodyBytes: 1024 * 1024,
   memoryMaxEvents: 100_000,

@@ -63,6 +63,12 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
         'redis',
       ]),
     )
+    .option('--nats <url>', d('nats', 'NATS servers of the nats channel', 'nats://127.0.0.1:4222'))
+    .option(
+      '--kafka <brokers>',
+      d('kafka', 'Kafka bootstrap brokers (host:port,…) of the kafka channel', '127.0.0.1:9092'),
+    )
+    .option('--redis <url>', d('redis', 'Redis of the redis channel and batch queues', 'redis://127.0.0.1:6379'))
     .option('--token <token>', d('token', 'bearer token the control API requires'))
     .option('--no-demo', 'do not apply the demo resources (env ES_NO_DEMO=1)')
     .option(
@@ -93,6 +99,7 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
         'elastic-serving up',
         'elastic-serving up --no-demo --ingress-port 9080 --state-dir /tmp/es',
         'ES_CHANNEL=nats elastic-serving up --log-level debug',
+        'elastic-serving up --channel kafka --kafka 10.0.0.5:9092',
         'elastic-serving up --host 0.0.0.0 --token "$(openssl rand -hex 16)"',
       )}`,
     )
