@@ -8,7 +8,7 @@
 #
 # Environment: ES_SERVICES_DIR (state: data, logs, pids; default .elastic-serving/services),
 #   ES_NATS_PORT (4222), ES_REDIS_PORT (6379), ES_KAFKA_PORT (9092), ES_KAFKA_CONTROLLER_PORT (9093),
-#   ES_KAFKA_HEAP (512m).
+#   ES_KAFKA_HEAP (512m), ES_REDIS_PERSIST (1: append-only file synced on every write; default: no persistence).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,21 +64,31 @@ start_detached() { # pidfile logfile command...
 up_nats() {
   if port_open "$nats_port"; then say "nats   already answering on nats://127.0.0.1:$nats_port"; return; fi
   mkdir -p "$state/nats/data"
-  start_detached "$state/nats/pid" "$state/nats/server.log" \
-    nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$state/nats/data" -m "$((nats_port + 4000))"
+  # max_payload above the default 1 MiB: the ingress accepts 1 MiB of data, and its ce- headers ride along.
+  cat >"$state/nats/server.conf" <<EOF
+listen: 127.0.0.1:$nats_port
+max_payload: 8MB
+jetstream { store_dir: "$state/nats/data" }
+EOF
+  start_detached "$state/nats/pid" "$state/nats/server.log" nats-server -js -c "$state/nats/server.conf"
   wait_port nats "$nats_port" 20 "$state/nats/server.log"
-  say "nats   listening on nats://127.0.0.1:$nats_port (JetStream, file storage in $state/nats/data)"
+  say "nats   listening on nats://127.0.0.1:$nats_port (JetStream, file storage in $state/nats/data, max payload 8 MB)"
 }
 
 up_redis() {
   if port_open "$redis_port"; then say "redis  already answering on redis://127.0.0.1:$redis_port"; return; fi
   mkdir -p "$state/redis"
-  # No persistence: the CI and laptop default. docs/durability.md says what AOF would change.
+  # No persistence is the CI and laptop default; docs/durability.md says what AOF changes.
+  local persistence=(--appendonly no) described="no persistence"
+  if [ "${ES_REDIS_PERSIST:-}" = 1 ]; then
+    persistence=(--appendonly yes --appendfsync always)
+    described="append-only file, fsync always"
+  fi
   start_detached "$state/redis/pid" "$state/redis/server.log" \
-    redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --dir "$state/redis" \
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save '' "${persistence[@]}" --dir "$state/redis" \
     --daemonize no --protected-mode yes
   wait_port redis "$redis_port" 20 "$state/redis/server.log"
-  say "redis  listening on redis://127.0.0.1:$redis_port (no persistence)"
+  say "redis  listening on redis://127.0.0.1:$redis_port ($described)"
 }
 
 fetch_kafka() {

@@ -34,13 +34,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a private instance of `name` through deploy/local/services.sh (same binaries and jars as the shared one). */
-export async function startPrivateEngine(name: EngineName): Promise<PrivateEngine> {
+/**
+ * Starts a private instance of `name` through deploy/local/services.sh (same binaries and jars as the shared one).
+ * `persistent` gives Redis an append-only file synced on every write (NATS and Kafka always keep their data).
+ */
+export async function startPrivateEngine(
+  name: EngineName,
+  options: { persistent?: boolean } = {},
+): Promise<PrivateEngine> {
   const dir = mkdtempSync(join(tmpdir(), `es-${name}-`));
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, ES_SERVICES_DIR: dir };
   if (name === 'nats') env.ES_NATS_PORT = String(port);
   if (name === 'redis') env.ES_REDIS_PORT = String(port);
+  // Redis keeps nothing on disk unless asked; a test that restarts it and expects its streams back asks.
+  if (name === 'redis' && options.persistent) env.ES_REDIS_PERSIST = '1';
   if (name === 'kafka') {
     env.ES_KAFKA_PORT = String(port);
     env.ES_KAFKA_CONTROLLER_PORT = String(await freePort());
