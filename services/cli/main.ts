@@ -3,6 +3,7 @@ import { registerApply } from './commands/apply.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerGet } from './commands/get.ts';
+import { registerLogs } from './commands/logs.ts';
 import { registerSend } from './commands/send.ts';
 import { registerUp, type StartPlatform } from './commands/up.ts';
 import { registerVersion } from './commands/version.ts';
@@ -47,6 +48,7 @@ function buildProgram(io: CliIo, overrides: CliOverrides): Command {
   registerGet(program, ctx);
   registerDescribe(program, ctx);
   registerDelete(program, ctx);
+  registerLogs(program, ctx);
   registerSend(program, ctx);
   registerVersion(program, ctx);
   return program;

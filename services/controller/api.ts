@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { ElasticServingError } from '../core/errors.ts';
 import { bearerMatches, PUBLIC_PATHS } from './api-auth.ts';
 import { apiGroupDoc, apiGroupList, apiResourceList, kindAt } from './api-discovery.ts';
+import { type LogApiOptions, registerLogRoute } from './api-logs.ts';
 import { failure, statusFromError } from './api-status.ts';
 import { streamWatch } from './api-watch.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
@@ -19,7 +20,7 @@ import { type ValidationHooks, validateResource } from './resources/validate.ts'
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { ResourceStore } from './store.ts';
 
-export interface ControlApiOptions {
+export interface ControlApiOptions extends LogApiOptions {
   /** Where resources live. */
   store: ResourceStore;
   /** When set, every request but `/healthz` needs `Authorization: Bearer <token>`. @defaultValue no auth */
@@ -253,6 +254,7 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
   };
   app.get('/apis/:group/:version/namespaces/:namespace/:plural/:name', getOne);
   app.get('/apis/:group/:version/namespaces/:namespace/:plural/:name/status', getOne);
+  registerLogRoute(app, opts, openWatches);
 
   app.put('/apis/:group/:version/namespaces/:namespace/:plural/:name', async (req: Req) => {
     const info = resolve(req.params);
