@@ -2,6 +2,7 @@
 // finishes, and prints JSON and a table at the end. Benchmarks inform; they never fail CI.
 import { Command } from 'commander';
 import { type BenchResult, printTable, writeSuite } from './report.ts';
+import { channelsSuite } from './suites/channels.ts';
 import { codecSuite } from './suites/codec.ts';
 import { platformSuite } from './suites/platform.ts';
 
@@ -13,7 +14,7 @@ export interface Suite {
   run(log: (msg: string) => void): Promise<BenchResult[]>;
 }
 
-const suites: Suite[] = [codecSuite, platformSuite];
+const suites: Suite[] = [codecSuite, platformSuite, channelsSuite];
 
 const program = new Command('bench')
   .description(

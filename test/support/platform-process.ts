@@ -19,7 +19,7 @@ export interface PlatformProcess {
 /** Starts `elastic-serving up` as a user would, in a child process, on free ports and a fresh state directory. */
 export async function startPlatformProcess(
   extraArgs: string[] = [],
-  opts: { stateDir?: string } = {},
+  opts: { stateDir?: string; keepStateDir?: boolean } = {},
 ): Promise<PlatformProcess> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'es-e2e-'));
   const args = [
@@ -76,7 +76,7 @@ export async function startPlatformProcess(
       code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 20_000))]);
       if (code === null && child.exitCode === null) child.kill('SIGKILL');
     }
-    if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    if (!opts.stateDir && !opts.keepStateDir) rmSync(stateDir, { recursive: true, force: true });
     return code;
   };
   return { child, urls, stateDir, output: () => out, cli, stop };

@@ -4,43 +4,7 @@ import { ceHeaders, interleavedMedians, jsonBody, rateOnce } from '../load.ts';
 import type { Suite } from '../main.ts';
 import { childPids, rssMb, runScript, startScript, stop } from '../processes.ts';
 import { type BenchResult, result } from '../report.ts';
-
-interface SinkFigures {
-  count: number;
-  samples: number;
-  p50: number | null;
-  p99: number | null;
-  max: number | null;
-}
-
-/** Asks the bench-sink replica (through the gateway) what it received. */
-async function sink(gateway: string, what: 'query' | 'reset'): Promise<SinkFigures> {
-  const res = await fetch(`${gateway}/bench/bench-sink`, {
-    method: 'POST',
-    headers: {
-      'ce-specversion': '1.0',
-      'ce-id': `${what}-${Date.now()}`,
-      'ce-source': '/bench',
-      'ce-type': `dev.elasticserving.bench.${what}`,
-    },
-  });
-  if (res.status !== 200) throw new Error(`bench-sink ${what} answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as SinkFigures;
-}
-
-/** Waits until the sink's count stops growing (the channel's backlog is delivered). */
-async function drained(gateway: string): Promise<number> {
-  let last = -1;
-  for (;;) {
-    const { count } = await sink(gateway, 'query');
-    if (count === last) return count;
-    last = count;
-    await sleep(1000);
-  }
-}
-
-const OPEN_LOOP_RATE = 1000;
-const OPEN_LOOP_SECONDS = 15;
+import { drained, e2eRate, OPEN_LOOP_RATE, OPEN_LOOP_SECONDS, openLoopP99, waitForSink } from './sink.ts';
 
 export const platformSuite: Suite = {
   name: 'platform',
@@ -59,23 +23,15 @@ export const platformSuite: Suite = {
     try {
       await waitForSink(gateway);
       log('in turns, 3 times: bare fastify; ingress (memory, binary, no trigger); end to end counted at the replica');
-      const [bareRate, ingressRate, e2eRate] = await interleavedMedians([
+      const [bareRate, ingressRate, e2eMemory] = await interleavedMedians([
         () => rateOnce(bareUrl, { headers, body }),
         () => rateOnce(`${ingress}/bench/ingress`, { headers, body }),
-        () =>
-          rateOnce(`${ingress}/bench/e2e`, { headers, body }, async (run) => {
-            await drained(gateway);
-            const before = (await sink(gateway, 'query')).count;
-            const started = performance.now();
-            await run();
-            const after = (await sink(gateway, 'query')).count;
-            return (after - before) / ((performance.now() - started) / 1000);
-          }),
+        () => e2eRate(platform, { headers, body }),
       ]);
       const baseline = { name: 'fastify_bare', value: bareRate! };
       results.push(result('fastify_bare', bareRate!, 'req/s', undefined, { note: 'bare fastify, same load' }));
       results.push(result('ingress_memory', ingressRate!, 'events/s', baseline, { target: '>= 0.6 x fastify_bare' }));
-      results.push(result('e2e_memory', e2eRate!, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
+      results.push(result('e2e_memory', e2eMemory!, 'events/s', baseline, { target: '>= 0.25 x fastify_bare' }));
 
       await drained(gateway);
       log(`open loop on bare fastify: ${OPEN_LOOP_RATE} requests/s for ${OPEN_LOOP_SECONDS} s`);
@@ -89,26 +45,10 @@ export const platformSuite: Suite = {
       log(
         `open loop: ${OPEN_LOOP_RATE} events/s for ${OPEN_LOOP_SECONDS} s, latency from scheduled send to the replica`,
       );
-      await drained(gateway);
-      await sink(gateway, 'reset');
-      const sent = JSON.parse(
-        await runScript('test/bench/servers/open-loop-sender.ts', [
-          `${ingress}/bench/e2e`,
-          String(OPEN_LOOP_RATE),
-          String(OPEN_LOOP_SECONDS),
-        ]),
-      );
-      await drained(gateway);
-      const figures = await sink(gateway, 'query');
-      log(
-        `open loop: sent ${sent.sent}, accepted ${sent.ok}, received ${figures.samples}, p50 ${figures.p50?.toFixed(2)} ms`,
-      );
+      const open = await openLoopP99(platform);
       const bareP99 = { name: 'fastify_bare_response_p99_at_1000_ms', value: bareOpen.responseP99 };
       results.push(
-        result('e2e_memory_p99_at_1000_ms', figures.p99 ?? Number.NaN, 'ms', bareP99, {
-          target: '<= 5 ms',
-          note: `${figures.samples} samples; p50 ${figures.p50?.toFixed(2)} ms, max ${figures.max?.toFixed(2)} ms; lost ${sent.ok - figures.samples}`,
-        }),
+        result('e2e_memory_p99_at_1000_ms', open.p99, 'ms', bareP99, { target: '<= 5 ms', note: open.note }),
       );
     } finally {
       await platform.stop();
@@ -146,16 +86,3 @@ export const platformSuite: Suite = {
     return results;
   },
 };
-
-async function waitForSink(gateway: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await sink(gateway, 'reset');
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(250);
-    }
-  }
-}
