@@ -75,7 +75,12 @@ describe('tables', () => {
       kind: 'Function',
       metadata: { name: 'echo', namespace: 'demo', creationTimestamp: ago(10) },
       spec: { handler: 'functions/examples/echo/index.ts' },
-      status: { address: { url: 'http://127.0.0.1:8081/demo/echo' }, readyReplicas: 1, desiredReplicas: 2 },
+      status: {
+        address: { url: 'http://127.0.0.1:8081/demo/echo' },
+        readyReplicas: 1,
+        desiredReplicas: 2,
+        scaling: { mode: 'autoscaled', metric: 'concurrency', value: 12.4, target: 7, panic: true },
+      },
     };
     const lines = formatTable('Function', [fn], { now: NOW, allNamespaces: true, wide: true }).trimEnd().split('\n');
     expect(lines[0]!.split(/\s{3,}/)).toEqual([
@@ -83,22 +88,46 @@ describe('tables', () => {
       'NAME',
       'URL',
       'REPLICAS',
+      'SCALING',
       'HANDLER',
       'AGE',
       'READY',
       'REASON',
       'APIVERSION',
     ]);
-    expect(lines[1]!.split(/\s+/)).toEqual([
+    expect(lines[1]!.split(/\s{3,}/)).toEqual([
       'demo',
       'echo',
       'http://127.0.0.1:8081/demo/echo',
       '1/2',
+      'concurrency 12.4/7 panic',
       'functions/examples/echo/index.ts',
       '10s',
       'Unknown',
       'serving.elastic-serving.dev/v1',
     ]);
+  });
+
+  it('says a function with spec.replicas alone is fixed, and shows the queue depth that scales one', () => {
+    const fixed: ResourceObject = {
+      apiVersion: 'serving.elastic-serving.dev/v1',
+      kind: 'Function',
+      metadata: { name: 'f', creationTimestamp: ago(1) },
+      spec: { handler: 'h.ts', replicas: 2 },
+      status: { readyReplicas: 2, desiredReplicas: 2, scaling: { mode: 'fixed' } },
+    };
+    const queued: ResourceObject = {
+      ...fixed,
+      metadata: { name: 'q', creationTimestamp: ago(1) },
+      status: {
+        readyReplicas: 0,
+        desiredReplicas: 2,
+        scaling: { mode: 'autoscaled', metric: 'concurrency', value: 0, target: 7, queueDepth: 40 },
+      },
+    };
+    const lines = formatTable('Function', [fixed, queued], { now: NOW }).trimEnd().split('\n');
+    expect(lines[1]!.split(/\s{3,}/).slice(1, 3)).toEqual(['2/2', 'fixed']);
+    expect(lines[2]!.split(/\s{3,}/).slice(1, 3)).toEqual(['0/2', 'concurrency 0/7 queue 40']);
   });
 
   it('prints pingsource schedule and sink', () => {

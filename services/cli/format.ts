@@ -89,6 +89,22 @@ function destination(object: unknown, path: string): string {
   return ref && uri ? `${ref}${uri}` : ref || uri;
 }
 
+/**
+ * Why a Function has the replicas it has, from `status.scaling`: `concurrency 12.4/7 panic`, `rps 80/140`,
+ * `concurrency 0/7 queue 40`, or `fixed` for `spec.replicas`.
+ */
+function scalingCell(object: ResourceObject): string {
+  const s = object.status?.scaling as
+    | { mode?: string; metric?: string; value?: number; target?: number; panic?: boolean; queueDepth?: number }
+    | undefined;
+  if (!s) return '';
+  if (s.mode === 'fixed') return 'fixed';
+  const parts = [`${s.metric ?? '?'} ${s.value ?? '?'}/${s.target ?? '?'}`];
+  if (s.queueDepth !== undefined) parts.push(`queue ${s.queueDepth}`);
+  if (s.panic) parts.push('panic');
+  return parts.join(' ');
+}
+
 /** Kind-specific columns of `get`: header plus how to read the cell. */
 interface Column {
   header: string;
@@ -115,6 +131,7 @@ const KIND_COLUMNS: Record<string, Column[]> = {
         return `${ready}/${desired || '?'}`;
       },
     },
+    { header: 'SCALING', cell: scalingCell },
   ],
   InferenceService: [{ header: 'URL', cell: (o) => first(o, 'status.url', 'status.address.url') }],
   TrainedModel: [

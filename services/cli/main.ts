@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerController } from './commands/controller.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
+import { registerFunctions } from './commands/functions.ts';
 import { registerGet } from './commands/get.ts';
+import { registerIngress } from './commands/ingress.ts';
 import { registerLogs } from './commands/logs.ts';
+import { registerRouter } from './commands/router.ts';
 import { registerSend } from './commands/send.ts';
+import { registerSources } from './commands/sources.ts';
 import { registerUp, type StartPlatform } from './commands/up.ts';
 import { registerVersion } from './commands/version.ts';
 import { createContext, DEFAULT_SERVER, examples } from './context.ts';
@@ -51,6 +56,12 @@ function buildProgram(io: CliIo, overrides: CliOverrides): Command {
   registerLogs(program, ctx);
   registerSend(program, ctx);
   registerVersion(program, ctx);
+  // One service per deployment (Docker, Kubernetes): the pieces `up` runs together.
+  registerController(program, ctx);
+  registerIngress(program, ctx);
+  registerRouter(program, ctx);
+  registerSources(program, ctx);
+  registerFunctions(program, ctx);
   return program;
 }
 

@@ -13,6 +13,7 @@ export interface UpFlags {
   nats?: string;
   kafka?: string;
   redis?: string;
+  channelPrefix?: string;
   token?: string;
   demo?: boolean;
   demoDir?: string;
@@ -21,6 +22,13 @@ export interface UpFlags {
   memoryMaxBytes?: string;
   shutdownGraceMs?: string;
   logLevel?: string;
+  stableWindowMs?: string;
+  panicWindowPercentage?: string;
+  autoscalerTickMs?: string;
+  scaleToZeroGraceMs?: string;
+  targetBurstCapacity?: string;
+  activatorQueue?: string;
+  warmPool?: string;
 }
 
 /** Environment variables `up` reads, flag name → variable; `--help` prints this list. */
@@ -34,6 +42,7 @@ export const UP_ENV: Readonly<Record<string, string>> = {
   nats: 'ES_NATS_URL',
   kafka: 'ES_KAFKA_BROKERS',
   redis: 'ES_REDIS_URL',
+  channelPrefix: 'ES_CHANNEL_PREFIX',
   token: 'ES_TOKEN',
   demoDir: 'ES_DEMO_DIR',
   maxBodyBytes: 'ES_MAX_BODY_BYTES',
@@ -41,6 +50,13 @@ export const UP_ENV: Readonly<Record<string, string>> = {
   memoryMaxBytes: 'ES_MEMORY_MAX_BYTES',
   shutdownGraceMs: 'ES_SHUTDOWN_GRACE_MS',
   logLevel: 'ES_LOG_LEVEL',
+  stableWindowMs: 'ES_STABLE_WINDOW_MS',
+  panicWindowPercentage: 'ES_PANIC_WINDOW_PERCENTAGE',
+  autoscalerTickMs: 'ES_AUTOSCALER_TICK_MS',
+  scaleToZeroGraceMs: 'ES_SCALE_TO_ZERO_GRACE_MS',
+  targetBurstCapacity: 'ES_TARGET_BURST_CAPACITY',
+  activatorQueue: 'ES_ACTIVATOR_QUEUE',
+  warmPool: 'ES_WARM_POOL',
 };
 
 const CHANNELS: readonly PlatformOptions['channel'][] = ['memory', 'nats', 'kafka', 'redis'];
@@ -89,6 +105,11 @@ export function buildPlatformOptions(
   if (!CHANNELS.includes(channel)) {
     throw new UsageError(`${channelPick?.from} ${JSON.stringify(channel)}: expected one of ${CHANNELS.join(', ')}`);
   }
+  const prefixPick = pick('channelPrefix');
+  const prefix = prefixPick?.value ?? d.channelPrefix;
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(prefix)) {
+    throw new UsageError(`${prefixPick?.from} ${JSON.stringify(prefix)}: expected 1-40 of a-z, 0-9 and -`);
+  }
   const levelPick = pick('logLevel');
   const logLevel = levelPick?.value ?? d.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -117,6 +138,7 @@ export function buildPlatformOptions(
     natsUrl: pick('nats')?.value ?? d.natsUrl,
     kafkaBrokers: pick('kafka')?.value ?? d.kafkaBrokers,
     redisUrl: pick('redis')?.value ?? d.redisUrl,
+    channelPrefix: prefix,
     ...(token ? { token } : {}),
     demoDir,
     maxBodyBytes: int('maxBodyBytes', d.maxBodyBytes, 2 ** 31 - 1, 1),
@@ -124,5 +146,16 @@ export function buildPlatformOptions(
     memoryMaxBytes: int('memoryMaxBytes', d.memoryMaxBytes, Number.MAX_SAFE_INTEGER, 1),
     shutdownGraceMs: int('shutdownGraceMs', d.shutdownGraceMs, Number.MAX_SAFE_INTEGER),
     logLevel,
+    stableWindowMs: int('stableWindowMs', d.stableWindowMs, 3_600_000, 1000),
+    panicWindowPercentage: int('panicWindowPercentage', d.panicWindowPercentage, 100, 1),
+    autoscalerTickMs: int('autoscalerTickMs', d.autoscalerTickMs, 600_000, 10),
+    scaleToZeroGraceMs: int('scaleToZeroGraceMs', d.scaleToZeroGraceMs, 3_600_000),
+    // -1 (activator always in the path) is the one negative value allowed.
+    targetBurstCapacity:
+      pick('targetBurstCapacity')?.value.trim() === '-1'
+        ? -1
+        : int('targetBurstCapacity', d.targetBurstCapacity, Number.MAX_SAFE_INTEGER),
+    activatorQueue: int('activatorQueue', d.activatorQueue, 10_000_000, 1),
+    warmPool: int('warmPool', d.warmPool, 64),
   };
 }

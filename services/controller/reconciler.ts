@@ -39,6 +39,12 @@ export interface ReconcilerOptions {
   logger?: { warn(obj: object, msg: string): void };
   /** @defaultValue `() => new Date()` */
   now?: () => Date;
+  /**
+   * Write status after each reconcile (success and failure). `false` makes an observer: the process acts on the
+   * objects (failures still back off and retry) while another process owns their status, as the router does with
+   * Brokers whose status the ingress writes. @defaultValue true
+   */
+  writeStatus?: boolean;
 }
 
 export interface Reconciler {
@@ -164,6 +170,7 @@ export async function runReconciler(
   const backoff = (failures: number) => Math.min(max, initial * 2 ** Math.max(0, failures - 1));
 
   const writeStatus = async (obj: Resource, status: ResourceStatus) => {
+    if (options.writeStatus === false) return;
     try {
       await store.updateStatus({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name }, status);
     } catch (err) {

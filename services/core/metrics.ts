@@ -39,6 +39,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ['namespace', 'trigger', 'outcome'] as const,
       registers,
     }),
+    channelConnected: new Gauge({
+      name: 'es_channel_connected',
+      help: 'Whether the platform is connected to the channel engine (1) or reconnecting (0)',
+      labelNames: ['channel'] as const,
+      registers,
+    }),
     channelEvents: new Gauge({
       name: 'es_channel_events',
       help: 'Events held by the in-memory channel',

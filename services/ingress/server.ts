@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { EventLog } from '../../brokers/contract.ts';
 import { EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../core/cloudevent.ts';
-import { ElasticServingError, toErrorBody } from '../core/errors.ts';
+import { BackendUnavailableError, ElasticServingError, toErrorBody } from '../core/errors.ts';
 import { clientErrorHandler, writeJsonAndClose } from '../core/http/client-error.ts';
 import { parseHttpEvents } from '../core/http/codec.ts';
 import type { Metrics } from '../core/metrics.ts';
@@ -108,6 +108,14 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     return reply.code(status).send(body);
   };
 
+  // Whatever a channel throws, the events were not confirmed stored: the client must resend, never see a 500.
+  const unstored = (err: unknown): never => {
+    if (err instanceof ElasticServingError) throw err;
+    throw new BackendUnavailableError(`the channel did not store the events: ${(err as Error)?.message ?? err}`, {
+      cause: err,
+    });
+  };
+
   app.post('/:namespace/:broker', async (req, reply) => {
     const { namespace, broker } = req.params as { namespace: string; broker: string };
     try {
@@ -126,7 +134,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
         attrs[EXT_ARRIVAL_TIME] = arrival;
         if (attrs[EXT_BROKER_TTL] === undefined) attrs[EXT_BROKER_TTL] = defaultTtl;
       }
-      if (events.length > 0) await target.log.append(target.topic, events);
+      if (events.length > 0) await target.log.append(target.topic, events).catch(unstored);
       count(namespace, broker, 'accepted', 'ok', events.length);
       return reply.code(202).send();
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
+import { brokerChannel, type ChannelName } from '../controller/resources/index.ts';
 import type { Resource } from '../controller/resources/types.ts';
 import type { ResourceStore } from '../controller/store.ts';
 import type { EventSender } from '../core/http/sender.ts';
@@ -16,6 +17,7 @@ import {
 import { reconcileFunction, removeFunction, type ServedFunction } from './reconcilers/functions.ts';
 import { reconcilePingSource, removePingSource, sinkBroker } from './reconcilers/pingsources.ts';
 import { functionRef, reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
+import type { PlatformScaling } from './scaling.ts';
 
 export interface ControllerDeps {
   store: ResourceStore;
@@ -27,8 +29,12 @@ export interface ControllerDeps {
   router: Router;
   runtime: LocalRuntime;
   functions: Map<string, ServedFunction>;
+  /** Autoscaler and activator: Functions are served through them; a Trigger's lag is its Function's queue depth. */
+  scaling: PlatformScaling;
   functionSender: (namespace: string, name: string) => EventSender;
   pings: PingSourceRunner;
+  /** Subscribes to channel engines connecting or going away (Brokers on that channel are reconciled again). */
+  onChannelChange(listener: (channel: ChannelName) => void): void;
   stateDir: string;
   /** Directory a Function's relative `spec.handler` is resolved against. */
   handlerBase(handler: string): string;
@@ -67,13 +73,26 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     defaultChannel: d.defaultChannel,
     channel: d.channel,
   };
-  const functionDeps = { runtime: d.runtime, functions: d.functions, addresses: d.addresses, stateDir: d.stateDir };
+  const functionDeps = {
+    runtime: d.runtime,
+    functions: d.functions,
+    addresses: d.addresses,
+    stateDir: d.stateDir,
+    scaling: d.scaling,
+  };
 
   const triggers = await runReconciler(
     d.store,
     'Trigger',
-    (t) => reconcileTrigger(t, triggerDeps),
-    (t) => removeTrigger(t, triggerDeps),
+    async (t) => {
+      const patch = await reconcileTrigger(t, triggerDeps);
+      d.scaling.trackTrigger(t, d.registry);
+      return patch;
+    },
+    async (t) => {
+      await removeTrigger(t, triggerDeps);
+      d.scaling.untrackTrigger(t);
+    },
     options,
   );
   const pingSources = await runReconciler(
@@ -103,6 +122,7 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     },
     options,
   );
+  d.onChannelChange((channel) => brokers.enqueueWhere((b) => brokerChannel(b, d.defaultChannel) === channel));
   const functions = await runReconciler(
     d.store,
     'Function',

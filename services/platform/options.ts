@@ -21,6 +21,12 @@ export interface PlatformOptions {
   kafkaBrokers: string;
   /** Redis URL for the redis channel (and BullMQ). @defaultValue 'redis://127.0.0.1:6379' */
   redisUrl: string;
+  /**
+   * Prefix of every stream, topic, key and consumer group the platform creates on a shared engine, so several
+   * installations (or test runs) can share one server.
+   * @defaultValue 'es'
+   */
+  channelPrefix: string;
   /** Bearer token for the control API; required when `host` is not loopback. @defaultValue undefined */
   token?: string;
   /** Directory of resource YAML applied at start (the demo). `false` applies nothing. @defaultValue 'deploy/local' */
@@ -35,6 +41,23 @@ export interface PlatformOptions {
   shutdownGraceMs: number;
   /** pino log level. @defaultValue 'info' */
   logLevel: string;
+  /** Autoscaler stable window (Knative `stable-window`); tests use a few seconds. @defaultValue 60000 */
+  stableWindowMs: number;
+  /** Panic window as a percentage of the stable window. @defaultValue 10 */
+  panicWindowPercentage: number;
+  /** How often the autoscaler re-evaluates every Function. @defaultValue 2000 */
+  autoscalerTickMs: number;
+  /** Idle time on top of the stable window before a Function goes to zero. @defaultValue 30000 */
+  scaleToZeroGraceMs: number;
+  /**
+   * Knative's target-burst-capacity for Functions without the annotation: 0 = activator out of the path whenever
+   * replicas are ready, -1 = always in the path. @defaultValue 200
+   */
+  targetBurstCapacity: number;
+  /** Requests the activator holds per Function before answering 503. @defaultValue 10000 */
+  activatorQueue: number;
+  /** Pre-started generic replica processes kept ready for cold starts (0 = spawn every replica). @defaultValue 2 */
+  warmPool: number;
 }
 
 export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
@@ -47,12 +70,20 @@ export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
   natsUrl: 'nats://127.0.0.1:4222',
   kafkaBrokers: '127.0.0.1:9092',
   redisUrl: 'redis://127.0.0.1:6379',
+  channelPrefix: 'es',
   demoDir: 'deploy/local',
   maxBodyBytes: 1024 * 1024,
   memoryMaxEvents: 100_000,
   memoryMaxBytes: 256 * 1024 * 1024,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
+  stableWindowMs: 60_000,
+  panicWindowPercentage: 10,
+  autoscalerTickMs: 2_000,
+  scaleToZeroGraceMs: 30_000,
+  targetBurstCapacity: 200,
+  activatorQueue: 10_000,
+  warmPool: 2,
 };
 
 export interface RunningPlatform {

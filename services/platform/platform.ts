@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import pino from 'pino';
 import { buildControlApi } from '../controller/api.ts';
 import { applyAll } from '../controller/apply-all.ts';
 import { FileResourceStore } from '../controller/file-store.ts';
+import { directoryLogSource } from '../controller/log-source.ts';
 import { validateDeliverySpec } from '../core/delivery/index.ts';
 import { validateTriggerFilter } from '../core/filters/index.ts';
 import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
@@ -12,18 +13,19 @@ import { buildIngress } from '../ingress/server.ts';
 import { Router } from '../router/router.ts';
 import { createGateway } from '../runtime/gateway.ts';
 import { LocalRuntime } from '../runtime/supervisor.ts';
+import { functionKey } from '../runtime/types.ts';
 import { PingSourceRunner } from '../sources/ping/index.ts';
 import type { AddressBook } from './addresses.ts';
 import { Channels } from './channels.ts';
 import { startControllers } from './controllers.ts';
 import { loadDemo } from './demo.ts';
-import { markFunctionStatus } from './function-status.ts';
 import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
 import type { PlatformOptions, RunningPlatform } from './options.ts';
 import { BrokerRegistry } from './reconcilers/brokers.ts';
-import { replicaStatus, type ServedFunction } from './reconcilers/functions.ts';
+import type { ServedFunction } from './reconcilers/functions.ts';
 import { postToSink } from './reconcilers/pingsources.ts';
+import { autoscalerDefaults, PlatformScaling } from './scaling.ts';
 
 const PACKAGE_ROOT = resolve(import.meta.dirname, '..', '..');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -49,11 +51,20 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       validateDelivery: (d) => validateDeliverySpec(d, ''),
     },
   });
-  const channels = new Channels(options);
+  const channels = new Channels(options, logger.child({ svc: 'channels' }));
   const registry = new BrokerRegistry();
   const router = new Router({ logger: logger.child({ svc: 'router' }), metrics });
-  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd() });
+  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd(), warmPool: options.warmPool });
   const functions = new Map<string, ServedFunction>();
+  const scaling = new PlatformScaling({
+    runtime,
+    store,
+    registry: metrics.registry,
+    logger,
+    autoscaler: autoscalerDefaults(options),
+    targetBurstCapacity: options.targetBurstCapacity,
+    activatorQueue: options.activatorQueue,
+  });
 
   const ingress = buildIngress({
     resolveBroker: (ns, name) => registry.get(ns, name),
@@ -62,14 +73,21 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     logLevel: options.logLevel,
     auth: parseTokenList(process.env.ES_INGRESS_TOKENS),
   });
-  const control = buildControlApi({ store, token: options.token, fastify: { logger: false } });
+  const control = buildControlApi({
+    store,
+    token: options.token,
+    logSource: directoryLogSource((ns, name) => dirname(runtime.logFile(functionKey(ns, name), 'replica'))),
+    fastify: { logger: false },
+  });
   control.get('/metrics', async (_req, reply) => {
-    metrics.channelEvents.set(channels.memoryStats()?.events ?? 0);
+    metrics.channelEvents.set((await channels.memoryStats())?.events ?? 0);
+    for (const { channel, health } of await channels.health()) {
+      metrics.channelConnected.set({ channel }, health.connected ? 1 : 0);
+    }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const gateway = await createGateway({
-    runtime,
-    lookup: (ns, name) => functions.get(`${ns}/${name}`),
+    activator: scaling.activator,
     host: options.host,
     port: options.gatewayPort,
   });
@@ -93,15 +111,14 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     router,
     runtime,
     functions,
-    functionSender: gatewaySender(gateway),
+    scaling,
+    functionSender: gatewaySender(scaling.activator),
     pings,
+    onChannelChange: (listener) => channels.onHealthChange(listener),
     stateDir,
     handlerBase: (handler) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT),
   });
-  const stopStatusSync = runtime.onChange((key) => {
-    const served = functions.get(key);
-    if (served) void markFunctionStatus(store, key, replicaStatus(runtime, key, served.replicas), rlog);
-  });
+  scaling.start();
 
   if (options.demoDir !== false) {
     const applied = await applyAll(store, await loadDemo(options.demoDir));
@@ -119,7 +136,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       await pings.stopAll();
       await router.close(options.shutdownGraceMs);
       for (const r of reconcilers) await r.stop();
-      stopStatusSync();
+      await scaling.close();
       await runtime.stopAll(options.shutdownGraceMs);
       await Promise.all([gateway.close(), control.close()]);
       await channels.close(0);

@@ -1,13 +1,16 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway, type GatewayFunction } from './gateway.ts';
+import { Activator, type ActivatorFunction } from '../activator/activator.ts';
+import { createGateway, type Gateway } from './gateway.ts';
 import { LocalRuntime } from './supervisor.ts';
 import { ceHeaders, writeFixtureHandler } from './test-fixtures.ts';
 import { transpileHandler } from './transpile.ts';
 
-const functions = new Map<string, GatewayFunction>();
+const functions = new Map<string, ActivatorFunction>();
 let rt: LocalRuntime;
+let activator: Activator;
 let gw: Gateway;
+let queueActivator: Activator;
 let queueGw: Gateway;
 
 beforeAll(async () => {
@@ -21,14 +24,22 @@ beforeAll(async () => {
   functions.set('default/late', { containerConcurrency: 0, timeoutSeconds: 30 });
   for (const fn of functions.keys()) await rt.deploy(fn, { entry });
   await Promise.all([rt.scale('default/pair', 2), rt.scale('default/single', 1)]);
-  const lookup = (ns: string, name: string) => functions.get(`${ns}/${name}`);
-  gw = await createGateway({ runtime: rt, lookup, port: 0 });
-  queueGw = await createGateway({ runtime: rt, lookup, port: 0, maxQueue: 2 });
+  activator = new Activator({ runtime: rt });
+  queueActivator = new Activator({ runtime: rt, maxQueue: 2 });
+  for (const [key, settings] of functions) {
+    const [ns, name] = key.split('/') as [string, string];
+    activator.upsert(ns, name, settings);
+    queueActivator.upsert(ns, name, settings);
+  }
+  gw = await createGateway({ activator, port: 0 });
+  queueGw = await createGateway({ activator: queueActivator, port: 0 });
 });
 
 afterAll(async () => {
   await gw?.close();
   await queueGw?.close();
+  await activator?.close();
+  await queueActivator?.close();
   await rt?.stopAll(2000);
 });
 
@@ -75,7 +86,7 @@ describe('function gateway', () => {
     expect(maxByPid.size).toBe(2);
     // both replicas were driven to their limit, and never beyond
     expect([...maxByPid.values()]).toEqual([2, 2]);
-    expect(gw.balancer('default', 'pair')!.backends.map((b) => b.maxInFlight)).toEqual([2, 2]);
+    expect(activator.load('default', 'pair')!.balancer.backends.map((b) => b.maxInFlight)).toEqual([2, 2]);
   });
 
   it('answers 503 ES_ERR_BACKEND_FULL when the bounded queue is full', async () => {
@@ -87,6 +98,7 @@ describe('function gateway', () => {
     expect(statuses).toEqual([200, 200, 200, 503, 503, 503]);
     const full = results.find((r) => r.status === 503)!;
     expect(full.json.code).toBe('ES_ERR_BACKEND_FULL');
+    expect(full.json.error).toMatch(/default\/single: activator queue full \(2 waiting\)/);
     expect(full.headers['retry-after']).toBe('1');
   });
 
@@ -94,7 +106,8 @@ describe('function gateway', () => {
     const t0 = Date.now();
     const res = await post(`${gw.url}/default/idle`, {});
     expect(res.status).toBe(504);
-    expect(res.json).toMatchObject({ code: 'ES_ERR_TIMEOUT', error: 'no ready replica before the deadline' });
+    expect(res.json.code).toBe('ES_ERR_TIMEOUT');
+    expect(res.json.error).toMatch(/^default\/idle: queued 0\.\ds until the deadline: no replica is running$/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
   });
 
@@ -108,7 +121,7 @@ describe('function gateway', () => {
   });
 
   it('dispatches in-process with the same balancing and error shapes', async () => {
-    const ok = await gw.dispatch('default', 'pair', {
+    const ok = await activator.dispatch('default', 'pair', {
       method: 'POST',
       path: '/x',
       headers: ceHeaders('d1'),
@@ -117,12 +130,8 @@ describe('function gateway', () => {
     expect(ok.statusCode).toBe(200);
     expect(ok.headers['ce-type']).toBe('dev.test.fixture.reply');
     expect(JSON.parse(ok.body.toString()).path).toBe('/x');
-    const missing = await gw.dispatch('default', 'nope', { body: Buffer.from('{}') });
+    const missing = await activator.dispatch('default', 'nope', { body: Buffer.from('{}') });
     expect(missing.statusCode).toBe(404);
-    const picked = await gw.pickReplica('default', 'single');
-    expect(picked.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(gw.balancer('default', 'single')!.backends[0]!.inFlight).toBe(1);
-    picked.release();
-    expect(gw.balancer('default', 'single')!.backends[0]!.inFlight).toBe(0);
+    expect(activator.load('default', 'pair')!.inFlight).toBe(0);
   });
 });

@@ -1,23 +1,24 @@
 /**
  * One replica slot: a child `node <entry>.mjs` process, its readiness, and its crash-restart loop.
  *
- * The port is learned over IPC (the child listens on port 0 and sends `es:listening`): faster than polling a port
- * and robust against port races, and it lets stdout/stderr go straight to the log file without passing through
- * this process. The IPC channel also tells the child when the supervisor is gone, so replicas never outlive it.
+ * The child reports over IPC: `es:listening` with its port (it listens on port 0, so no port races) and `es:ready`
+ * once its init has run. `es:ready` makes the replica ready at once — no HTTP probe round trip on the cold-start
+ * path; after that /healthz is probed now and then as a liveness check. stdout/stderr go straight to the log file
+ * without passing through this process, and the IPC channel tells the child when the supervisor is gone, so
+ * replicas never outlive it. A first run may adopt a pre-started pool process (warm-pool.ts) instead of spawning.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request } from 'undici';
 import type { ReplicaMessage } from '../../functions/sdk/server.ts';
 import type { ReplicaInfo } from './types.ts';
+import type { StemCell } from './warm-pool.ts';
 
 export interface ReplicaTimings {
   /** A run that has not passed its probe within this is killed and counted as a crash. @defaultValue 30000 */
   readyTimeoutMs: number;
-  /** Probe interval while starting. @defaultValue 20 */
-  startProbeIntervalMs: number;
-  /** Probe interval once ready. @defaultValue 1000 */
+  /** Liveness probe interval once ready. @defaultValue 1000 */
   probeIntervalMs: number;
   /** Consecutive failed probes before a ready replica counts as not ready. @defaultValue 3 */
   probeFailureThreshold: number;
@@ -93,27 +94,14 @@ export class Replica {
     return info;
   }
 
-  start(): void {
+  /** Starts a run: adopts `stem` (a pre-started pool process) when given, else spawns `node <entry>`. */
+  start(stem?: StemCell): void {
     if (this.#stopping) return;
-    const fd = openSync(this.spec.logFile, 'a');
-    writeSync(fd, `--- ${new Date().toISOString()} replica ${this.spec.id} start (restarts: ${this.restarts})\n`);
-    this.#runLogOffset = fstatSync(fd).size;
-    this.#startedAt = Date.now();
     this.port = undefined;
     this.#probeFailures = 0;
     this.state = 'starting';
-    let child: ChildProcess;
-    try {
-      // spawn, not fork: fork would pass on this process's execArgv (a TypeScript loader under tsx or vitest).
-      child = spawn(process.execPath, [...this.spec.nodeArgs, this.spec.entry], {
-        cwd: this.spec.cwd,
-        env: this.spec.env,
-        stdio: ['ignore', fd, fd, 'ipc'],
-        serialization: 'json',
-      });
-    } finally {
-      closeSync(fd);
-    }
+    const child = (stem && this.#adopt(stem)) || this.#spawn();
+    this.#startedAt = Date.now();
     this.#child = child;
     if (this.restarts > 0) this.#onChange();
     child.on('message', (m: ReplicaMessage) => this.#onMessage(m));
@@ -129,18 +117,66 @@ export class Replica {
     });
   }
 
+  #runHeader(): string {
+    return `--- ${new Date().toISOString()} replica ${this.spec.id} start (restarts: ${this.restarts})\n`;
+  }
+
+  #spawn(): ChildProcess {
+    const fd = openSync(this.spec.logFile, 'a');
+    writeSync(fd, this.#runHeader());
+    this.#runLogOffset = fstatSync(fd).size;
+    try {
+      // spawn, not fork: fork would pass on this process's execArgv (a TypeScript loader under tsx or vitest).
+      return spawn(process.execPath, [...this.spec.nodeArgs, this.spec.entry], {
+        cwd: this.spec.cwd,
+        env: this.spec.env,
+        stdio: ['ignore', fd, fd, 'ipc'],
+        serialization: 'json',
+      });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Turns a pool process into this replica: its log file becomes the replica's, then it loads the entry. */
+  #adopt(stem: StemCell): ChildProcess | undefined {
+    const alive = stem.child.exitCode === null && stem.child.signalCode === null && stem.child.connected;
+    try {
+      if (!alive) throw new Error('pool process is gone');
+      // Never replace an existing log: the open descriptor would keep writing to a file that is gone.
+      if (statSync(this.spec.logFile, { throwIfNoEntry: false })) throw new Error('log file exists');
+      renameSync(stem.logFile, this.spec.logFile);
+    } catch {
+      stem.child.kill('SIGKILL');
+      return undefined;
+    }
+    appendFileSync(this.spec.logFile, this.#runHeader());
+    this.#runLogOffset = statSync(this.spec.logFile).size;
+    stem.child.send({ type: 'es:load', entry: this.spec.entry, env: this.spec.env, cwd: this.spec.cwd });
+    return stem.child;
+  }
+
   #onMessage(m: ReplicaMessage): void {
     if (m.type === 'es:listening') {
       this.port = m.port;
-      void this.#probe();
     } else if (m.type === 'es:ready') {
-      void this.#probe();
+      if (this.port === undefined) return;
+      this.#probeFailures = 0;
+      this.#setReady(true);
+      this.#scheduleProbe();
     } else if (m.type === 'es:draining') {
       this.#setReady(false);
     }
   }
 
-  /** One readiness probe of /healthz; schedules the next one. */
+  #scheduleProbe(): void {
+    const child = this.#child;
+    this.#after(this.#timings.probeIntervalMs, () => {
+      if (child === this.#child) void this.#probe();
+    });
+  }
+
+  /** One liveness probe of /healthz; schedules the next one. */
   async #probe(): Promise<void> {
     if (this.#probing || this.port === undefined || this.#stopping) return;
     this.#probing = true;
@@ -165,10 +201,7 @@ export class Replica {
     } else if (this.ready && ++this.#probeFailures >= this.#timings.probeFailureThreshold) {
       this.#setReady(false);
     }
-    const interval = this.ready ? this.#timings.probeIntervalMs : this.#timings.startProbeIntervalMs;
-    this.#after(interval, () => {
-      if (child === this.#child) void this.#probe();
-    });
+    this.#scheduleProbe();
   }
 
   #setReady(ready: boolean): void {

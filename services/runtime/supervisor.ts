@@ -6,10 +6,11 @@
  * becomes ready, so a bad handler never takes a working function down.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Replica, type ReplicaTimings } from './replica.ts';
 import { type ChangeListener, type ReplicaInfo, type RuntimeActuator, splitFunctionKey } from './types.ts';
+import { WarmPool } from './warm-pool.ts';
 
 export interface FunctionDeployment {
   /** Absolute path of the transpiled replica entry (see transpile.ts). */
@@ -20,6 +21,11 @@ export interface FunctionDeployment {
   timeoutSeconds?: number;
   /** Working directory of the replicas. @defaultValue the runtime's `baseDir` */
   cwd?: string;
+  /**
+   * How long a replica being scaled down or rolled may take to finish its in-flight requests before SIGKILL
+   * (Knative gives a revision's pods its request timeout). @defaultValue the runtime's `stopGraceMs`
+   */
+  drainTimeoutMs?: number;
 }
 
 export interface LocalRuntimeOptions extends Partial<ReplicaTimings> {
@@ -31,11 +37,15 @@ export interface LocalRuntimeOptions extends Partial<ReplicaTimings> {
   stopGraceMs?: number;
   /** Extra `node` flags for every replica (e.g. `--max-old-space-size=256`). @defaultValue [] */
   nodeArgs?: string[];
+  /**
+   * Pre-started generic replica processes kept ready to load a handler (warm-pool.ts); 0 spawns every replica.
+   * Started with the first deployment. @defaultValue 0
+   */
+  warmPool?: number;
 }
 
 const DEFAULT_TIMINGS: ReplicaTimings = {
   readyTimeoutMs: 30_000,
-  startProbeIntervalMs: 20,
   probeIntervalMs: 1000,
   probeFailureThreshold: 3,
   backoffInitialMs: 200,
@@ -61,12 +71,15 @@ export class LocalRuntime implements RuntimeActuator {
   #nodeArgs: string[];
   #functions = new Map<string, FunctionState>();
   #stopped = false;
+  #warmPoolSize: number;
+  #pool: WarmPool | undefined;
 
   constructor(options: LocalRuntimeOptions = {}) {
     this.#baseDir = resolve(options.baseDir ?? process.cwd());
     this.stateDir = resolve(this.#baseDir, options.stateDir ?? '.elastic-serving');
     this.#stopGraceMs = options.stopGraceMs ?? 10_000;
     this.#nodeArgs = options.nodeArgs ?? [];
+    this.#warmPoolSize = options.warmPool ?? 0;
     const timings = { ...DEFAULT_TIMINGS };
     for (const key of Object.keys(DEFAULT_TIMINGS) as (keyof ReplicaTimings)[]) {
       const value = options[key];
@@ -79,6 +92,15 @@ export class LocalRuntime implements RuntimeActuator {
   /** Sets (or changes) what a function runs. A change rolls its replicas; scale is kept. */
   async deploy(fn: string, deployment: FunctionDeployment): Promise<void> {
     const state = this.#state(fn);
+    if (this.#warmPoolSize > 0 && !this.#pool) {
+      this.#pool = new WarmPool({
+        size: this.#warmPoolSize,
+        logDir: join(this.stateDir, 'logs', '.warm-pool'),
+        scriptDir: join(this.stateDir, 'runtime'),
+        env: replicaBaseEnv(),
+        nodeArgs: this.#nodeArgs,
+      });
+    }
     const before = state.deployment;
     if (before && sameDeployment(before, deployment)) return;
     state.deployment = { ...deployment };
@@ -88,8 +110,12 @@ export class LocalRuntime implements RuntimeActuator {
 
   async scale(fn: string, n: number): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`scale(${fn}, ${n}): replicas must be an integer >= 0`);
-    const state = this.#state(fn);
-    if (n > 0 && !state.deployment) throw new Error(`scale(${fn}): deploy() the function first`);
+    const state = this.#functions.get(fn);
+    // A late decision for a removed function must not bring back an empty entry.
+    if (!state?.deployment) {
+      if (n === 0) return;
+      throw new Error(`scale(${fn}): deploy() the function first`);
+    }
     state.desired = n;
     await this.#reconcile(fn, state);
   }
@@ -105,6 +131,24 @@ export class LocalRuntime implements RuntimeActuator {
 
   replicas(fn: string): ReplicaInfo[] {
     return this.#functions.get(fn)?.replicas.map((r) => r.info()) ?? [];
+  }
+
+  /** Keys of the functions the runtime knows. */
+  functions(): string[] {
+    return [...this.#functions.keys()];
+  }
+
+  /** Replicas of `fn` that may take traffic now. */
+  readyReplicas(fn: string): number {
+    let n = 0;
+    for (const r of this.#functions.get(fn)?.replicas ?? []) if (r.ready) n++;
+    return n;
+  }
+
+  /** The warm pool: processes kept ready and their resident memory (bytes); zeros when there is none. */
+  warmPool(): { size: number; idle: number; rssBytes: number } {
+    const pool = this.#pool;
+    return pool ? { size: pool.size, idle: pool.idle, rssBytes: pool.rssBytes() } : { size: 0, idle: 0, rssBytes: 0 };
   }
 
   /** Path of a replica's log (stdout and stderr of every run, appended). */
@@ -144,7 +188,7 @@ export class LocalRuntime implements RuntimeActuator {
     this.#stopped = true;
     const all = [...this.#functions.entries()];
     this.#functions.clear();
-    await Promise.all(all.flatMap(([, state]) => state.replicas.map((r) => r.stop(graceMs))));
+    await Promise.all([this.#pool?.close(), ...all.flatMap(([, state]) => state.replicas.map((r) => r.stop(graceMs)))]);
     for (const [fn] of all) this.events.emit('change', fn);
   }
 
@@ -152,7 +196,7 @@ export class LocalRuntime implements RuntimeActuator {
     let state = this.#functions.get(fn);
     if (!state) {
       if (this.#stopped) throw new Error('runtime is stopped');
-      state = { deployment: undefined, generation: 1, desired: 0, replicas: [], seq: 0 };
+      state = { deployment: undefined, generation: 1, desired: 0, replicas: [], seq: this.#lastReplicaSeq(fn) };
       this.#functions.set(fn, state);
     }
     return state;
@@ -177,9 +221,7 @@ export class LocalRuntime implements RuntimeActuator {
     const id = `${name}-${++state.seq}`;
     const logFile = this.logFile(fn, id);
     mkdirSync(join(logFile, '..'), { recursive: true });
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    // The platform may run under a TypeScript loader; replicas are plain node, so its flags must not leak in.
-    delete env.NODE_OPTIONS;
+    const env = replicaBaseEnv();
     Object.assign(env, deployment.env, {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -202,12 +244,31 @@ export class LocalRuntime implements RuntimeActuator {
       () => this.#onReplicaChange(fn, replica),
     );
     state.replicas.push(replica);
-    replica.start();
+    replica.start(this.#pool?.take());
     return replica;
   }
 
+  /**
+   * The highest replica number of `fn` with a log file, so slot ids (and log files) stay unique across restarts
+   * of the platform: a log only ever grows, and a pool process's log can be renamed into place.
+   */
+  #lastReplicaSeq(fn: string): number {
+    const { name } = splitFunctionKey(fn);
+    let last = 0;
+    try {
+      for (const f of readdirSync(join(this.logFile(fn, 'x'), '..'))) {
+        if (!f.startsWith(`${name}-`) || !f.endsWith('.log')) continue;
+        const n = Number(f.slice(name.length + 1, -4));
+        if (Number.isSafeInteger(n) && n > last) last = n;
+      }
+    } catch {
+      // no logs yet
+    }
+    return last;
+  }
+
   #stopReplica(fn: string, state: FunctionState, replica: Replica): Promise<void> {
-    return replica.stop(this.#stopGraceMs).then(() => {
+    return replica.stop(state.deployment?.drainTimeoutMs ?? this.#stopGraceMs).then(() => {
       const i = state.replicas.indexOf(replica);
       if (i !== -1) state.replicas.splice(i, 1);
       this.events.emit('change', fn);
@@ -237,6 +298,14 @@ export class LocalRuntime implements RuntimeActuator {
     if (started.length > 0 || stopping.length > 0) this.events.emit('change', fn);
     await Promise.all([...started.map((r) => r.settled), ...stopping]);
   }
+}
+
+/** The platform's environment without what must not leak into plain-node replicas. */
+function replicaBaseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The platform may run under a TypeScript loader; replicas are plain node, so its flags must not leak in.
+  delete env.NODE_OPTIONS;
+  return env;
 }
 
 function sameDeployment(a: FunctionDeployment, b: FunctionDeployment): boolean {

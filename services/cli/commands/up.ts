@@ -69,6 +69,10 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
       d('kafka', 'Kafka bootstrap brokers (host:port,…) of the kafka channel', '127.0.0.1:9092'),
     )
     .option('--redis <url>', d('redis', 'Redis of the redis channel and batch queues', 'redis://127.0.0.1:6379'))
+    .option(
+      '--channel-prefix <prefix>',
+      d('channelPrefix', 'prefix of the streams, topics and groups made on shared engines', 'es'),
+    )
     .option('--token <token>', d('token', 'bearer token the control API requires'))
     .option('--no-demo', 'do not apply the demo resources (env ES_NO_DEMO=1)')
     .option(
@@ -93,6 +97,22 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
         'silent',
       ]),
     )
+    .option('--stable-window-ms <ms>', d('stableWindowMs', 'autoscaler stable window', '60000'))
+    .option(
+      '--panic-window-percentage <n>',
+      d('panicWindowPercentage', 'autoscaler panic window, % of the stable window', '10'),
+    )
+    .option('--autoscaler-tick-ms <ms>', d('autoscalerTickMs', 'how often the autoscaler decides', '2000'))
+    .option(
+      '--scale-to-zero-grace-ms <ms>',
+      d('scaleToZeroGraceMs', 'idle time after the stable window before scaling to zero', '30000'),
+    )
+    .option(
+      '--target-burst-capacity <n>',
+      d('targetBurstCapacity', 'activator in the path below this spare capacity; 0 only at zero, -1 always', '200'),
+    )
+    .option('--activator-queue <n>', d('activatorQueue', 'requests held per function before 503', '10000'))
+    .option('--warm-pool <n>', d('warmPool', 'pre-started replica processes for fast cold starts; 0 = off', '2'))
     .addHelpText(
       'after',
       `\nFlags win over environment variables, which win over defaults.${examples(

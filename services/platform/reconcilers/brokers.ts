@@ -44,26 +44,37 @@ export interface BrokerReconcilerDeps {
   addresses: AddressBook;
   defaultChannel: ChannelName;
   /** The EventLog of a channel, or a reason why this build/config cannot run it. */
-  channel(name: ChannelName): EventLog | string;
+  channel(name: ChannelName): Promise<EventLog | string>;
 }
 
 export function topicOf(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
 
+/**
+ * Serves a Broker on its channel. While the channel's engine is unreachable the Broker stays registered, so its
+ * ingress answers 503 (the append fails) rather than 404, and its status says why it is not Ready; the platform
+ * reconciles it again when the engine is back.
+ */
 export async function reconcileBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<StatusPatch> {
   const namespace = broker.metadata.namespace ?? 'default';
   const name = broker.metadata.name;
   const channel = brokerChannel(broker, deps.defaultChannel);
-  const log = deps.channel(channel);
+  const log = await deps.channel(channel);
   if (typeof log === 'string') {
     deps.registry.delete(namespace, name);
     throw new NotReadyError('ChannelUnavailable', `channel ${channel} unavailable: ${log}`);
   }
   const topic = topicOf(namespace, name);
-  await log.ensureTopic(topic);
   const spec = (broker.spec ?? {}) as { delivery?: DeliverySpec };
   deps.registry.set({ namespace, name, channel, log, topic, delivery: spec.delivery });
+  const health = log.health();
+  if (!health.connected) {
+    throw new NotReadyError('ChannelDisconnected', `channel ${channel}: ${health.reason ?? 'not connected'}; retrying`);
+  }
+  await log.ensureTopic(topic).catch((err: Error) => {
+    throw new NotReadyError('TopicNotCreated', `channel ${channel}: ${err.message}`);
+  });
   return {
     conditions: [{ type: 'Ready', status: 'True', reason: 'BrokerReady', message: `channel ${channel}` }],
     address: { url: brokerUrl(deps.addresses, namespace, name) },

@@ -1,53 +1,38 @@
 import type { ReconcileContext, StatusPatch } from '../../controller/reconciler.ts';
 import { type FunctionSpec, resolveFunctionSpec } from '../../controller/resources/index.ts';
 import type { Resource } from '../../controller/resources/types.ts';
+import { InvalidResourceError } from '../../core/errors.ts';
 import type { LocalRuntime } from '../../runtime/supervisor.ts';
 import { transpileHandler } from '../../runtime/transpile.ts';
 import { functionKey } from '../../runtime/types.ts';
 import { type AddressBook, functionUrl } from '../addresses.ts';
+import type { FunctionScaling } from '../scaling.ts';
 import { NotReadyError } from './not-ready.ts';
 
-/** What the gateway needs to know of a served function. */
+/** What the platform knows of a served function (triggers ask whether it exists). */
 export interface ServedFunction {
   containerConcurrency: number;
   timeoutSeconds: number;
-  replicas: number;
 }
 
 export interface FunctionReconcilerDeps {
   runtime: LocalRuntime;
   functions: Map<string, ServedFunction>;
   addresses: AddressBook;
+  /** Puts the function behind the activator and decides its replica count (autoscaler or fixed). */
+  scaling: FunctionScaling;
   /** Directory a relative `spec.handler` is resolved against. */
   baseDir: string;
   stateDir: string;
 }
 
-/** Status fields of a Function from its replicas right now. */
-export function replicaStatus(runtime: LocalRuntime, key: string, desired: number): StatusPatch {
-  const replicas = runtime.replicas(key);
-  const ready = replicas.filter((r) => r.ready).length;
-  const crashed = replicas.find((r) => r.lastError);
-  const ok = ready > 0 || desired === 0;
-  return {
-    readyReplicas: ready,
-    desiredReplicas: desired,
-    conditions: [
-      ok
-        ? { type: 'Ready', status: 'True', reason: 'ReplicasReady', message: `${ready}/${desired} replicas ready` }
-        : {
-            type: 'Ready',
-            status: 'False',
-            reason: crashed ? 'ReplicaFailing' : 'ReplicasNotReady',
-            message: crashed?.lastError?.slice(0, 500) ?? `0/${desired} replicas ready`,
-          },
-    ],
-  };
-}
+/** Extra drain time on top of the request timeout before a stopping replica is killed. */
+const DRAIN_MARGIN_MS = 5000;
 
 /**
- * Transpiles the handler once (cached by content), deploys it to the local runtime at the Function's fixed
- * replica count, and reports its gateway address. Readiness changes later are written by the platform.
+ * Transpiles the handler once (cached by content), deploys it to the local runtime, hands its scale to the
+ * autoscaler (or its fixed `spec.replicas`), and reports its gateway address. Replica and scale changes later are
+ * written by the platform (scaling.ts).
  */
 export async function reconcileFunction(
   fn: Resource,
@@ -69,15 +54,21 @@ export async function reconcileFunction(
   }).catch((err: Error) => {
     throw new NotReadyError('HandlerBuildFailed', err.message);
   });
-  deps.functions.set(key, {
-    containerConcurrency: spec.containerConcurrency,
+  deps.functions.set(key, { containerConcurrency: spec.containerConcurrency, timeoutSeconds: spec.timeoutSeconds });
+  await deps.runtime.deploy(key, {
+    entry: built.file,
+    env: spec.env,
     timeoutSeconds: spec.timeoutSeconds,
-    replicas: spec.replicas,
+    drainTimeoutMs: spec.timeoutSeconds * 1000 + DRAIN_MARGIN_MS,
   });
-  await deps.runtime.deploy(key, { entry: built.file, env: spec.env, timeoutSeconds: spec.timeoutSeconds });
-  await deps.runtime.scale(key, spec.replicas);
-  const status = replicaStatus(deps.runtime, key, spec.replicas);
-  if (status.readyReplicas === 0 && spec.replicas > 0) ctx.requeueAfter(2_000);
+  try {
+    await deps.scaling.serve(fn, spec);
+  } catch (err) {
+    if (err instanceof InvalidResourceError) throw new NotReadyError('InvalidScaling', err.message);
+    throw err;
+  }
+  const status = deps.scaling.status(key);
+  if (status.readyReplicas === 0 && Number(status.desiredReplicas) > 0) ctx.requeueAfter(1_000);
   return {
     ...status,
     address: { url: functionUrl(deps.addresses, namespace, fn.metadata.name) },
@@ -87,9 +78,10 @@ export async function reconcileFunction(
 
 export async function removeFunction(
   fn: Resource,
-  deps: Pick<FunctionReconcilerDeps, 'runtime' | 'functions'>,
+  deps: Pick<FunctionReconcilerDeps, 'runtime' | 'functions' | 'scaling'>,
 ): Promise<void> {
   const key = functionKey(fn.metadata.namespace ?? 'default', fn.metadata.name);
   deps.functions.delete(key);
+  deps.scaling.remove(key);
   await deps.runtime.remove(key);
 }

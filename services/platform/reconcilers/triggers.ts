@@ -24,6 +24,12 @@ export function triggerKey(trigger: Resource): string {
   return `${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
 }
 
+/** The consumer group of a Trigger's subscription (its lag is the subscriber's queue depth). */
+export function triggerGroup(trigger: Resource): string {
+  // uid in the group: a Trigger deleted and created again under the same name starts afresh, as in Knative.
+  return `trigger.${trigger.metadata.namespace ?? 'default'}.${trigger.metadata.name}.${trigger.metadata.uid ?? ''}`;
+}
+
 /** The Function a destination refers to, if it is a ref to one. */
 export function functionRef(dest: Destination | undefined, namespace: string) {
   const ref = dest?.ref;
@@ -68,8 +74,7 @@ export async function reconcileTrigger(trigger: Resource, deps: TriggerReconcile
     deadLetterUri,
     log: broker.log,
     topic: broker.topic,
-    // uid in the group: a Trigger deleted and created again under the same name starts afresh, as in Knative.
-    group: `trigger.${namespace}.${trigger.metadata.name}.${trigger.metadata.uid ?? ''}`,
+    group: triggerGroup(trigger),
     ordered: flow.order === 'ordered',
     maxInFlight: flow.maxInFlight,
     rateLimiter: flow.rateLimit ? new RateLimiter(flow.rateLimit) : undefined,

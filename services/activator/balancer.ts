@@ -1,8 +1,8 @@
 /**
  * Picks a ready replica for each request of one function: least in-flight first, round robin among ties, never
- * above `containerConcurrency` per replica. Requests that find no capacity wait in a bounded FIFO until a slot
- * frees, a replica becomes ready, or their deadline passes. This is where an activator plugs in: a function at zero
- * simply has no replicas yet, and its requests wait here.
+ * above `containerConcurrency` per replica. Requests that find no free slot wait in a bounded FIFO until a slot
+ * frees, a replica becomes ready, or their deadline passes. A function at zero simply has no replicas yet: its
+ * requests wait here while the autoscaler starts one.
  */
 import { BackendFullError, ElasticServingError } from '../core/errors.ts';
 
@@ -24,27 +24,50 @@ interface Waiter {
   signal: AbortSignal | undefined;
 }
 
+export interface BalancerOptions {
+  /** Requests one replica may hold at once; 0 = unlimited. */
+  containerConcurrency: number;
+  /** Requests allowed to wait at once; one more is refused with ES_ERR_BACKEND_FULL. */
+  maxQueue: number;
+  /** Names the function in error messages. @defaultValue 'function' */
+  name?: string;
+  /** Says why a request waited in vain (the 504 message): no replica, all busy, a crashing replica… */
+  explainTimeout?: (hadReplicas: boolean) => string;
+}
+
 export class ReplicaBalancer {
   /** Requests one replica may hold at once; 0 = unlimited. */
   containerConcurrency: number;
   readonly maxQueue: number;
+  readonly name: string;
+  explainTimeout: ((hadReplicas: boolean) => string) | undefined;
   #backends: Backend[] = [];
   #waiters: Waiter[] = [];
   #head = 0;
   #pending = 0;
   #rr = 0;
 
-  constructor(containerConcurrency: number, maxQueue: number) {
-    this.containerConcurrency = containerConcurrency;
-    this.maxQueue = maxQueue;
+  constructor(options: BalancerOptions) {
+    this.containerConcurrency = options.containerConcurrency;
+    this.maxQueue = options.maxQueue;
+    this.name = options.name ?? 'function';
+    this.explainTimeout = options.explainTimeout;
   }
 
   get backends(): readonly Backend[] {
     return this.#backends;
   }
 
+  /** Requests waiting for a slot. */
   get queued(): number {
     return this.#pending;
+  }
+
+  /** Requests holding a replica slot. */
+  get inFlight(): number {
+    let n = 0;
+    for (const b of this.#backends) n += b.inFlight;
+    return n;
   }
 
   /** Replaces the ready set, keeping in-flight counts of replicas that stay. */
@@ -57,7 +80,8 @@ export class ReplicaBalancer {
     this.#drain();
   }
 
-  #pick(exclude?: ReadonlySet<string>): Backend | undefined {
+  /** A replica with a free slot right now (its in-flight counted), or undefined; never queues. */
+  tryPick(exclude?: ReadonlySet<string>): Backend | undefined {
     const list = this.#backends;
     const n = list.length;
     if (n === 0) return undefined;
@@ -78,18 +102,23 @@ export class ReplicaBalancer {
   }
 
   /**
-   * A replica with a free slot (its in-flight already counted), waiting if none; call `release` when done.
-   * Rejects with ES_ERR_BACKEND_FULL when the queue is full and ES_ERR_TIMEOUT at `deadline` (epoch ms).
+   * A replica with a free slot (its in-flight already counted), waiting in FIFO order if none; call `release` when
+   * done. Rejects with ES_ERR_BACKEND_FULL when the queue is full and ES_ERR_TIMEOUT at `deadline` (epoch ms).
    */
   acquire(deadline: number, signal?: AbortSignal, exclude?: ReadonlySet<string>): Promise<Backend> {
-    if (this.queued === 0) {
-      const b = this.#pick(exclude);
+    if (this.#pending === 0) {
+      const b = this.tryPick(exclude);
       if (b) return Promise.resolve(b);
     }
-    if (this.queued >= this.maxQueue) {
-      return Promise.reject(new BackendFullError(`function queue is full (${this.maxQueue} requests waiting)`));
+    if (this.#pending >= this.maxQueue) {
+      return Promise.reject(
+        new BackendFullError(
+          `${this.name}: activator queue full (${this.maxQueue} waiting); ${this.#backends.length} replicas ready`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
+      const waitedFrom = Date.now();
       const waiter: Waiter = {
         resolve,
         reject,
@@ -97,23 +126,11 @@ export class ReplicaBalancer {
         done: false,
         signal,
         onAbort: undefined,
-        timer: setTimeout(
-          () =>
-            this.#fail(
-              waiter,
-              new ElasticServingError(
-                'ES_ERR_TIMEOUT',
-                this.#backends.length === 0
-                  ? 'no ready replica before the deadline'
-                  : 'no free replica slot before the deadline',
-              ),
-            ),
-          Math.max(0, deadline - Date.now()),
-        ),
+        timer: setTimeout(() => this.#fail(waiter, this.#timeoutError(waitedFrom)), Math.max(0, deadline - waitedFrom)),
       };
       if (signal) {
         waiter.onAbort = () =>
-          this.#fail(waiter, new ElasticServingError('ES_ERR_TIMEOUT', 'caller went away while queued'));
+          this.#fail(waiter, new ElasticServingError('ES_ERR_TIMEOUT', `${this.name}: caller went away while queued`));
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.#waiters.push(waiter);
@@ -123,7 +140,21 @@ export class ReplicaBalancer {
 
   release(b: Backend): void {
     b.inFlight--;
-    if (this.queued > 0) this.#drain();
+    if (this.#pending > 0) this.#drain();
+  }
+
+  /** Fails every waiting request (the function was removed). */
+  rejectAll(err: Error): void {
+    for (let i = this.#head; i < this.#waiters.length; i++) this.#fail(this.#waiters[i]!, err);
+    this.#waiters = [];
+    this.#head = 0;
+  }
+
+  #timeoutError(waitedFrom: number): ElasticServingError {
+    const had = this.#backends.length > 0;
+    const why = this.explainTimeout?.(had) ?? (had ? 'every ready replica was busy' : 'no replica became ready');
+    const secs = ((Date.now() - waitedFrom) / 1000).toFixed(1);
+    return new ElasticServingError('ES_ERR_TIMEOUT', `${this.name}: queued ${secs}s until the deadline: ${why}`);
   }
 
   #fail(w: Waiter, err: Error): void {
@@ -142,7 +173,7 @@ export class ReplicaBalancer {
         this.#head++;
         continue;
       }
-      const b = this.#pick(w.exclude);
+      const b = this.tryPick(w.exclude);
       if (!b) break;
       this.#head++;
       w.done = true;

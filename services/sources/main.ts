@@ -1,0 +1,132 @@
+/**
+ * The event sources as their own deployment (`elastic-serving sources`): PingSources from the control API (their
+ * status is written here), each tick posted over HTTP to its sink, a Broker's ingress or any addressable URL.
+ * Brokers are only observed, so a PingSource whose sink Broker does not exist is not Ready (SinkNotFound), as in
+ * the embedded platform, instead of ticking into 404s.
+ */
+import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
+import type { RemoteStoreOptions } from '../controller/remote-store.ts';
+import type { Resource } from '../controller/resources/types.ts';
+import {
+  connectControlApi,
+  type RunningService,
+  type ServiceStartOptions,
+  serviceLogger,
+  startHealthServer,
+} from '../controller/service-kit.ts';
+import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
+import { type AddressBook, type Destination, resolveDestination } from '../platform/addresses.ts';
+import { BrokerRegistry } from '../platform/reconcilers/brokers.ts';
+import { NotReadyError } from '../platform/reconcilers/not-ready.ts';
+import { postToSink, reconcilePingSource, removePingSource, sinkBroker } from '../platform/reconcilers/pingsources.ts';
+import { PingSourceRunner } from './ping/index.ts';
+
+export interface SourcesServiceConfig {
+  /** Interface of the health/metrics endpoint. @defaultValue '127.0.0.1' */
+  host: string;
+  /** Port of `/healthz`, `/readyz` and `/metrics`; 0 picks a free one. @defaultValue 8083 */
+  healthPort: number;
+  /** Base URL of the broker ingress: where sinks that are Broker refs are posted. */
+  ingressUrl: string;
+  /** Base URL of the function gateway: where sinks that are Function refs are posted. */
+  gatewayUrl: string;
+  /** The control API PingSources and Brokers are read from. */
+  control: RemoteStoreOptions;
+  /** pino log level. @defaultValue 'info' */
+  logLevel: string;
+}
+
+const keyOf = (obj: { namespace?: string; name: string }) => `${obj.namespace ?? 'default'}/${obj.name}`;
+
+/**
+ * A PingSource with its sink already resolved to a URL. The Broker check is done here against the Brokers this
+ * process observes (the platform's registry of served brokers lives in the ingress), so the shared reconcile gets
+ * a plain URI and an empty registry.
+ */
+function withResolvedSink(source: Resource, addresses: AddressBook, brokers: ReadonlySet<string>): Resource {
+  const namespace = source.metadata.namespace ?? 'default';
+  const ref = sinkBroker(source);
+  if (ref && !brokers.has(keyOf(ref))) {
+    throw new NotReadyError('SinkNotFound', `sink Broker ${ref.namespace}/${ref.name} does not exist`);
+  }
+  const spec = source.spec as { sink: Destination };
+  const uri = resolveDestination(addresses, spec.sink, namespace);
+  return { ...source, spec: { ...spec, sink: { uri } } };
+}
+
+export async function startSourcesService(
+  config: SourcesServiceConfig,
+  options: ServiceStartOptions = {},
+): Promise<RunningService> {
+  const log = options.logger ?? serviceLogger('sources', config.logLevel);
+  const store = await connectControlApi(config.control, log, options.signal);
+  const metrics = createMetrics();
+  collectProcessMetrics(metrics);
+  const addresses: AddressBook = { ingressUrl: config.ingressUrl, gatewayUrl: config.gatewayUrl };
+  const pings = new PingSourceRunner({ emit: postToSink, logger: log.child({ svc: 'pingsource' }) });
+  const brokers = new Set<string>();
+  const noServedBrokers = new BrokerRegistry();
+  let reconcilers: Reconciler[] = [];
+  const health = await startHealthServer({
+    host: config.host,
+    port: config.healthPort,
+    registry: metrics.registry,
+    notReady: () => (reconcilers.length === 0 ? 'starting' : undefined),
+  });
+  try {
+    // Brokers first, so PingSources find their sink on the first reconcile instead of flapping to not Ready.
+    let sources: Reconciler | undefined;
+    const brokerChanged = (b: Resource) =>
+      sources?.enqueueWhere((p) => {
+        const ref = sinkBroker(p);
+        return ref !== undefined && keyOf(ref) === keyOf(b.metadata);
+      });
+    const observed = await runReconciler(
+      store,
+      'Broker',
+      async (b) => {
+        if (brokers.has(keyOf(b.metadata))) return;
+        brokers.add(keyOf(b.metadata));
+        brokerChanged(b);
+      },
+      async (b) => {
+        brokers.delete(keyOf(b.metadata));
+        brokerChanged(b);
+      },
+      { logger: log.child({ svc: 'brokers' }), writeStatus: false },
+    );
+    await observed.idle();
+    sources = await runReconciler(
+      store,
+      'PingSource',
+      async (p) => {
+        try {
+          return reconcilePingSource(withResolvedSink(p, addresses, brokers), pings, addresses, noServedBrokers);
+        } catch (err) {
+          if (err instanceof NotReadyError) removePingSource(p, pings);
+          throw err;
+        }
+      },
+      async (p) => removePingSource(p, pings),
+      { logger: log.child({ svc: 'pingsources' }) },
+    );
+    reconcilers = [sources, observed];
+  } catch (err) {
+    await Promise.all([health.app.close(), store.close()]);
+    throw err;
+  }
+  log.info({ health: health.url, ingress: config.ingressUrl }, 'sources up');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    urls: { health: health.url },
+    stop: () =>
+      (stopping ??= (async () => {
+        for (const r of reconcilers) await r.stop();
+        await pings.stopAll();
+        await store.close();
+        await health.app.close();
+        log.info('stopped');
+      })()),
+  };
+}
