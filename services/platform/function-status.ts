@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AutoscalerStatus } from '../autoscaler/index.ts';
 import { type StatusPatch, statusAfter } from '../controller/reconciler.ts';
+import { ConflictError } from '../controller/errors.ts';
 import type { ResourceStore } from '../controller/store.ts';
 import type { ReplicaInfo } from '../runtime/types.ts';
 import { splitFunctionKey } from '../runtime/types.ts';
@@ -95,7 +96,11 @@ export function functionStatus(replicas: readonly ReplicaInfo[], view: ScaleView
   return patch;
 }
 
-/** Writes a Function's replica readiness and scale to its status between reconciles. */
+/**
+ * Writes a Function's replica readiness and scale to its status between reconciles. The write is conditional on the
+ * version just read, so it never overwrites a status the reconciler wrote in between (address, handler hash); on a
+ * conflict it reads again and merges into the newer status.
+ */
 export async function markFunctionStatus(
   store: ResourceStore,
   key: string,
@@ -103,14 +108,19 @@ export async function markFunctionStatus(
   logger: Logger,
 ): Promise<void> {
   const { namespace, name } = splitFunctionKey(key);
-  try {
-    const fn = await store.get({ kind: 'Function', namespace, name });
-    if (!fn) return;
-    await store.updateStatus(
-      { kind: 'Function', namespace, name },
-      statusAfter(fn.status, patch, fn.metadata.generation, new Date()),
-    );
-  } catch (err) {
-    logger.warn({ err, function: key }, 'could not update function status');
+  const ref = { kind: 'Function', namespace, name };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const fn = await store.get(ref);
+      if (!fn) return;
+      await store.updateStatus(ref, statusAfter(fn.status, patch, fn.metadata.generation, new Date()), {
+        resourceVersion: fn.metadata.resourceVersion,
+      });
+      return;
+    } catch (err) {
+      if (err instanceof ConflictError && attempt < 5) continue;
+      logger.warn({ err, function: key }, 'could not update function status');
+      return;
+    }
   }
 }
