@@ -40,7 +40,11 @@ export interface FunctionSpec {
   containerConcurrency?: number;
   /** @defaultValue 300 */
   timeoutSeconds?: number;
-  /** Fixed replica count (until scale-from-zero lands). @defaultValue 1 */
+  /**
+   * Fixed replica count, used only when the Function has neither `scaling` nor an `autoscaling.knative.dev/*`
+   * annotation; otherwise the autoscaler decides and this is ignored.
+   * @defaultValue 1
+   */
   replicas?: number;
   scaling?: ScalingSpec;
 }
