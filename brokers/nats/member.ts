@@ -16,7 +16,10 @@ const TERM = new TextEncoder().encode('+TERM');
 export interface MemberSettings extends PullSettings {
   ordered: boolean;
   maxInFlight: number;
+  /** How long this member may hold an event before it is given to another (the contract's ack wait). */
   ackWaitMs: number;
+  /** The consumer's `ack_wait` on the server: at most `ackWaitMs`; held events are kept alive within it. */
+  serverAckWaitMs: number;
   redeliveryDelayMs: number;
   /** Ordered: deliveries set aside behind busy keys, beyond `maxInFlight`. */
   readAhead: number;
@@ -35,6 +38,8 @@ export interface Delivery {
   retries: number;
   state: 'waiting' | 'running' | 'retrying' | 'done';
   holdsKey: boolean;
+  /** When the current run must have settled (its start plus `ackWaitMs`). */
+  deadline: number;
   /** When the server's ack timer was last (re)started for it. */
   touchedAt: number;
   /** Bumped on every run, so a superseded run's outcome is ignored. */
@@ -47,9 +52,12 @@ export interface Delivery {
  * minus what it holds) and runs the handler on them.
  *
  * Settlement: resolve → `+ACK`; reject → `-NAK` with `redeliveryDelayMs` (unordered), or a local re-run after the
- * delay while the key stays held (ordered: a NAK would let the key's next event overtake). Deliveries set aside
- * (behind a busy key, waiting for a slot, waiting to re-run) get `+WPI` every third of the ack wait so the server
- * does not hand them to someone else; a running handler gets no such favour, so `ackWaitMs` bounds it.
+ * delay while the key stays held (ordered: a NAK would let the key's next event overtake).
+ *
+ * Keep-alive: the server's ack wait (`serverAckWaitMs`) may be shorter than the contract's `ackWaitMs`, so that a
+ * dead process's events come back soon. Everything this member holds gets `+WPI` every third of the server's ack
+ * wait: deliveries set aside (behind a busy key, waiting for a slot or a re-run) always, running ones until their
+ * `ackWaitMs` is up — after that the run is abandoned locally and the server gives the event to another member.
  */
 export class PullMember {
   readonly #handler: EventHandler;
@@ -85,7 +93,7 @@ export class PullMember {
     this.#lanes = lanes;
     this.#logger = logger;
     this.#nak = nakWithDelay(settings.redeliveryDelayMs);
-    this.#ticker = setInterval(() => this.#keepAlive(), Math.max(20, Math.floor(settings.ackWaitMs / 4)));
+    this.#ticker = setInterval(() => this.#keepAlive(), Math.max(20, Math.floor(settings.serverAckWaitMs / 4)));
     this.#ticker.unref();
     const limit = settings.ordered ? settings.maxInFlight + settings.readAhead : settings.maxInFlight;
     this.#puller = new Puller(
@@ -172,6 +180,7 @@ export class PullMember {
       event,
       key: keyValue === undefined ? undefined : attributeString(keyValue),
       retries: 0,
+      deadline: 0,
       state: 'waiting',
       holdsKey: false,
       touchedAt: Date.now(),
@@ -208,11 +217,11 @@ export class PullMember {
 
   #start(d: Delivery): void {
     this.#setAside.delete(d);
-    const { ackWaitMs } = this.#settings;
+    const { ackWaitMs, serverAckWaitMs } = this.#settings;
     const now = Date.now();
-    // Set aside for long: restart the server's ack timer so this run gets (nearly) the whole ack wait. Either way
-    // the local deadline is the server's, so a run is never settled after the server gave the event to another.
-    if (now - d.touchedAt > ackWaitMs / 10) {
+    // Restart the server's ack timer so the run starts with (nearly) a whole one; keep-alives extend it while the
+    // run is within its ackWaitMs, so a run is never settled after the server gave the event to another.
+    if (now - d.touchedAt > serverAckWaitMs / 10) {
       this.#puller.send(d.reply, WORKING);
       d.touchedAt = now;
     }
@@ -220,7 +229,8 @@ export class PullMember {
     this.#running++;
     this.#runningSet.add(d);
     const run = ++d.run;
-    d.timer = setTimeout(() => this.#expire(d, run), d.touchedAt + ackWaitMs - now);
+    d.deadline = d.touchedAt + ackWaitMs;
+    d.timer = setTimeout(() => this.#expire(d, run), d.deadline - now);
     const event = run === 1 ? d.event : { ...d.event, attributes: { ...d.event.attributes } };
     this.#calls++;
     let outcome: Promise<void>;
@@ -314,16 +324,20 @@ export class PullMember {
     }
   }
 
-  /** Restarts the server's ack timer of what is set aside, so it is not offered to someone else meanwhile. */
+  /** Restarts the server's ack timer of what this member holds, so it is not offered to someone else meanwhile. */
   #keepAlive(): void {
     const now = Date.now();
-    const third = this.#settings.ackWaitMs / 3;
-    for (const d of this.#setAside) {
-      if (now - d.touchedAt >= third) {
-        this.#puller.send(d.reply, WORKING);
-        d.touchedAt = now;
-      }
-    }
+    const { serverAckWaitMs } = this.#settings;
+    const third = serverAckWaitMs / 3;
+    const touch = (d: Delivery) => {
+      if (now - d.touchedAt < third) return;
+      this.#puller.send(d.reply, WORKING);
+      d.touchedAt = now;
+    };
+    for (const d of this.#setAside) touch(d);
+    // A running event is kept alive while the server's timer would lapse before the run's deadline, so the server
+    // offers it to another member only after this member gave up on it.
+    for (const d of this.#runningSet) if (d.touchedAt + serverAckWaitMs < d.deadline) touch(d);
   }
 }
 

@@ -168,7 +168,7 @@ export class NatsEventLog implements EventLog {
     const durable = this.#durable(group);
     const key = `${names.stream}\n${durable}`;
     this.#checkMode(key, settings.ordered, topic, group);
-    const groupSettings = { ackWaitMs: settings.ackWaitMs, maxAckPending: this.#options.maxAckPending };
+    const groupSettings = { ackWaitMs: settings.serverAckWaitMs, maxAckPending: this.#options.maxAckPending };
     const start: StartAt =
       options.from === 'beginning' ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.New };
     await this.#withStream(topic, names, `subscribe to ${topic}`, ({ jsm }) =>
@@ -297,6 +297,7 @@ export class NatsEventLog implements EventLog {
       ordered: resolved.ordered,
       maxInFlight: resolved.maxInFlight,
       ackWaitMs: resolved.ackWaitMs,
+      serverAckWaitMs: Math.min(resolved.ackWaitMs, this.#options.livenessMs),
       redeliveryDelayMs: resolved.redeliveryDelayMs,
       readAhead: this.#options.orderedReadAhead,
       pullExpiresMs: this.#options.pullExpiresMs,

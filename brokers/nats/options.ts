@@ -117,6 +117,14 @@ export interface NatsEventLogOptions {
    */
   heartbeatMs?: number;
   /**
+   * The consumer's server-side ack wait when a subscription's `ackWaitMs` is longer: events this process holds are
+   * kept alive with `+WPI` while their `ackWaitMs` runs, so a live handler keeps its event for the whole ack wait,
+   * but the events of a process that died come back after this long instead of after the whole ack wait (the
+   * router's is minutes).
+   * @defaultValue 5000
+   */
+  livenessMs?: number;
+  /**
    * Grace for `close()` and `Subscription.close()` when the caller gives none.
    * @defaultValue 5000
    */
@@ -148,6 +156,7 @@ export const NATS_DEFAULTS = {
   orderedReadAhead: 1000,
   pullExpiresMs: 30_000,
   heartbeatMs: 5000,
+  livenessMs: 5000,
   defaultGraceMs: 5000,
 } as const;
 
@@ -184,6 +193,7 @@ export function resolveNatsOptions(options: NatsEventLogOptions): ResolvedNatsOp
   integer('orderedReadAhead', resolved.orderedReadAhead, 0);
   integer('heartbeatMs', resolved.heartbeatMs, 100);
   integer('pullExpiresMs', resolved.pullExpiresMs, resolved.heartbeatMs * 2);
+  integer('livenessMs', resolved.livenessMs, 100);
   integer('defaultGraceMs', resolved.defaultGraceMs, 0);
   return resolved;
 }
