@@ -65,7 +65,7 @@ export async function startIngressService(
   const channels = new Channels(config.channels, log.child({ svc: 'channels' }));
   const registry = new BrokerRegistry();
   const ingress = buildIngress({
-    resolveBroker: (ns, name) => registry.get(ns, name),
+    resolveBroker: (ns, name) => registry.resolve(ns, name),
     maxBodyBytes: config.maxBodyBytes,
     metrics,
     logLevel: config.logLevel,
@@ -100,6 +100,7 @@ export async function startIngressService(
     await Promise.all([ingress.close(), channels.close(0), store.close()]);
     throw err;
   }
+  void brokers.idle().then(() => registry.markSynced());
   channels.onHealthChange((channel) =>
     brokers.enqueueWhere((b) => brokerChannel(b, config.channels.channel) === channel),
   );

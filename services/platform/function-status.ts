@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AutoscalerStatus } from '../autoscaler/index.ts';
-import { type StatusPatch, statusAfter } from '../controller/reconciler.ts';
 import { ConflictError } from '../controller/errors.ts';
+import { type StatusPatch, statusAfter } from '../controller/reconciler.ts';
 import type { ResourceStore } from '../controller/store.ts';
 import type { ReplicaInfo } from '../runtime/types.ts';
 import { splitFunctionKey } from '../runtime/types.ts';

@@ -67,7 +67,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   });
 
   const ingress = buildIngress({
-    resolveBroker: (ns, name) => registry.get(ns, name),
+    resolveBroker: (ns, name) => registry.resolve(ns, name),
     maxBodyBytes: options.maxBodyBytes,
     metrics,
     logLevel: options.logLevel,
@@ -119,6 +119,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     handlerBase: (handler) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT),
   });
   scaling.start();
+  // Until every existing Broker had its first reconcile the ingress answers 503 for brokers it does not know yet.
+  void Promise.all(reconcilers.map((r) => r.idle())).then(() => registry.markSynced());
 
   if (options.demoDir !== false) {
     const applied = await applyAll(store, await loadDemo(options.demoDir));

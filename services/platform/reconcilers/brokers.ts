@@ -3,6 +3,7 @@ import type { StatusPatch } from '../../controller/reconciler.ts';
 import { brokerChannel, type ChannelName } from '../../controller/resources/index.ts';
 import type { Resource } from '../../controller/resources/types.ts';
 import type { DeliverySpec } from '../../core/delivery/index.ts';
+import { ElasticServingError } from '../../core/errors.ts';
 import { type AddressBook, brokerUrl } from '../addresses.ts';
 import { NotReadyError } from './not-ready.ts';
 
@@ -22,9 +23,28 @@ export interface ServedBroker {
  */
 export class BrokerRegistry {
   private readonly brokers = new Map<string, ServedBroker>();
+  private synced = false;
 
   get(namespace: string, name: string): ServedBroker | undefined {
     return this.brokers.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * The ingress's lookup: a broker not served yet is unknown (404) only once every existing Broker had its first
+   * reconcile; before that (a platform starting, or restarting after a crash) the client is asked to retry (503),
+   * so an event for a broker that exists is never refused as if it did not.
+   */
+  resolve(namespace: string, name: string): ServedBroker | undefined {
+    const broker = this.get(namespace, name);
+    if (broker || this.synced) return broker;
+    throw new ElasticServingError('ES_ERR_NOT_READY', `brokers are still being loaded; retry ${namespace}/${name}`, {
+      retryAfterSeconds: 1,
+    });
+  }
+
+  /** Every Broker that existed at start has been reconciled once. */
+  markSynced(): void {
+    this.synced = true;
   }
 
   set(broker: ServedBroker): void {
