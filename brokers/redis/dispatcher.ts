@@ -217,11 +217,16 @@ export class Dispatcher {
   }
 
   /** Jobs waiting in this subscriber (not running) whose idle time on the server is older than `ageMs`. */
-  waitingSince(now: number, ageMs: number): Job[] {
+  /**
+   * Jobs whose entries must be touched so the server does not find them idle for `idleMs`: those waiting here
+   * (parked, ready, delayed) and running ones whose deadline is later than the server's idle limit would allow.
+   */
+  toKeepAlive(now: number, ageMs: number, idleMs: number): Job[] {
     const out: Job[] = [];
     for (const job of this.jobs.values()) {
-      if ((job.state === 'parked' || job.state === 'ready' || job.state === 'delayed') && now - job.heldSince >= ageMs)
-        out.push(job);
+      if (now - job.heldSince < ageMs) continue;
+      const waiting = job.state === 'parked' || job.state === 'ready' || job.state === 'delayed';
+      if (waiting || (job.state === 'running' && job.heldSince + idleMs < job.deadline)) out.push(job);
     }
     return out;
   }

@@ -38,6 +38,13 @@ export interface RedisEventLogOptions {
    */
   ageTrimEveryMs?: number;
   /**
+   * How a batch of appends (those made within one event-loop turn) is stored: `'script'` = one EVALSHA of a Lua
+   * script doing every XADD (least CPU in this process), `'xadd'` = one XADD per event, in MULTI/EXEC when the batch
+   * has several (least CPU in Redis). Both store a batch whole or not at all.
+   * @defaultValue 'script'
+   */
+  appendWith?: 'script' | 'xadd';
+  /**
    * `deleteTopic` destroys this log's consumer groups (those named with `prefix`) but leaves the stream and its
    * entries in place, for streams the platform does not own (like Knative's external Kafka topics).
    * @defaultValue false
@@ -71,6 +78,14 @@ export interface RedisEventLogOptions {
    * @defaultValue 5000
    */
   blockMs?: number;
+  /**
+   * How long an entry may sit idle in a consumer's pending list before another member takes it over, when a
+   * subscription's `ackWaitMs` is longer: what this process holds is touched (XCLAIM, same consumer) while its
+   * `ackWaitMs` runs, so a live handler keeps its entry for the whole ack wait, but the entries of a process that
+   * died come back after this long instead of after the whole ack wait (the router's is minutes).
+   * @defaultValue 5000
+   */
+  livenessMs?: number;
   /**
    * Ordered subscriptions: most events a subscriber reads ahead and holds behind busy partition keys. Past it, a busy
    * key holds up the others until it moves.
@@ -110,12 +125,14 @@ export const REDIS_DEFAULTS = {
   maxEntries: 1_000_000,
   maxAgeMs: null,
   ageTrimEveryMs: 1000,
+  appendWith: 'script',
   keepTopicOnDelete: false,
   unavailableTimeoutMs: 2000,
   commandTimeoutMs: 5000,
   reconnectMinMs: 100,
   reconnectMaxMs: 5000,
   blockMs: 5000,
+  livenessMs: 5000,
   maxParked: 1000,
   defaultGraceMs: 5000,
 } as const;
@@ -130,12 +147,16 @@ export function resolveOptions(options: RedisEventLogOptions): ResolvedRedisOpti
   };
   if (resolved.maxEntries !== null) requireInteger('maxEntries', resolved.maxEntries, 1);
   if (resolved.maxAgeMs !== null) requireInteger('maxAgeMs', resolved.maxAgeMs, 1);
+  if (resolved.appendWith !== 'script' && resolved.appendWith !== 'xadd') {
+    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `appendWith must be 'script' or 'xadd'`);
+  }
   requireInteger('ageTrimEveryMs', resolved.ageTrimEveryMs, 1);
   requireInteger('unavailableTimeoutMs', resolved.unavailableTimeoutMs, 0);
   requireInteger('commandTimeoutMs', resolved.commandTimeoutMs, 1);
   requireInteger('reconnectMinMs', resolved.reconnectMinMs, 1);
   requireInteger('reconnectMaxMs', resolved.reconnectMaxMs, resolved.reconnectMinMs);
   requireInteger('blockMs', resolved.blockMs, 1);
+  requireInteger('livenessMs', resolved.livenessMs, 100);
   requireInteger('maxParked', resolved.maxParked, 1);
   requireInteger('defaultGraceMs', resolved.defaultGraceMs, 0);
   return resolved;

@@ -2,16 +2,15 @@ import { fileURLToPath } from 'node:url';
 import { CloudEvent as SdkCloudEvent } from 'cloudevents';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { makeEvent } from '../../services/core/cloudevent.ts';
-import { BackendFullError, BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
+import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
+import { startChildSubscriber } from '../conformance/child-subscriber-process.ts';
 import { createGroup, events, gate, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { runEventLogConformance } from '../conformance/suite.ts';
 import { decodeFields, pushFields } from './codec.ts';
 import { groupName, streamKey } from './options.ts';
 import { RedisEventLog, type RedisEventLogOptions } from './redis-log.ts';
 import { replayLastId } from './stream-id.ts';
-import { PrivateRedis } from './test-server.ts';
 
 /** Every key this file creates starts with this prefix; afterAll deletes them all. */
 const prefix = `es-test-${process.pid}-${Date.now().toString(36)}`;
@@ -71,6 +70,49 @@ await describeWithEngine('redis', 'RedisEventLog', () => {
     afterEach(async () => {
       await Promise.all(logs.splice(0).map((log) => log.close(100)));
       for (const client of clients.splice(0)) client.disconnect();
+    });
+
+    it('a handler running past livenessMs keeps its entry until its ackWaitMs: no takeover meanwhile', async () => {
+      const log = open({ livenessMs: 300 });
+      const other = open({ livenessMs: 300 });
+      const topic = `live-${Date.now().toString(36)}`;
+      const group = `g-${Date.now().toString(36)}`;
+      await log.ensureTopic(topic);
+      const rec = recorder(() => sleep(1500));
+      const sub = await log.subscribe(topic, group, rec.handler, { ackWaitMs: 10_000 });
+      const thief = recorder();
+      const sub2 = await other.subscribe(topic, group, thief.handler, { ackWaitMs: 10_000 });
+      await log.append(topic, events('live', 3));
+      await waitFor(() => rec.deliveries.length + thief.deliveries.length >= 3, 5000, '3 deliveries');
+      await sleep(2500);
+      await Promise.all([sub.close(2000), sub2.close(2000)]);
+      const all = [...rec.deliveries, ...thief.deliveries];
+      expect(all.map((d) => d.deliveryCount)).toEqual([1, 1, 1]);
+    });
+
+    it("a dead process's entries are taken over after livenessMs, not after the subscription's long ackWaitMs", async () => {
+      const log = open();
+      const topic = `dead-${Date.now().toString(36)}`;
+      const group = `g-${Date.now().toString(36)}`;
+      await log.ensureTopic(topic);
+      const child = await startChildSubscriber(
+        { module: fileURLToPath(new URL('./test-factory.ts', import.meta.url)), exportName: 'makeChildLog' },
+        { topic, group, ackWaitMs: 600_000, maxInFlight: 5 },
+      );
+      try {
+        await log.append(topic, events('d', 5));
+        await child.waitForHeld(5, 10_000);
+      } finally {
+        child.kill();
+      }
+      const killedAt = Date.now();
+      const rec = recorder();
+      const sub = await log.subscribe(topic, group, rec.handler, { ackWaitMs: 600_000 });
+      await waitFor(() => rec.deliveries.length >= 5, 15_000, 'the 5 held entries');
+      await sub.close();
+      // The default livenessMs is 5 s: the idle time that counts, whatever the subscription asked.
+      expect(Date.now() - killedAt).toBeLessThan(9000);
+      expect(rec.ids().sort()).toEqual(ids(events('d', 5)).sort());
     });
 
     it('stores an event as ce_* fields plus data that a plain XRANGE reads as a valid CloudEvent', async () => {
@@ -259,6 +301,20 @@ await describeWithEngine('redis', 'RedisEventLog', () => {
       ]);
     });
 
+    it("appendWith 'xadd' stores concurrent and multi-event appends in order, as plain XADD entries", async () => {
+      for (const appendWith of ['script', 'xadd'] as const) {
+        const log = open({ appendWith, maxEntries: 10_000 });
+        const topic = unique(`mode-${appendWith}`);
+        const singles = events('s', 20);
+        const batch = events('m', 10);
+        await Promise.all([...singles.map((event) => log.append(topic, [event])), log.append(topic, batch)]);
+        await log.append(topic, events('last', 1));
+        const stored = await raw().xrange(streamKey(prefix, topic), '-', '+');
+        const storedIds = stored.map(([, fields]) => fields[fields.indexOf('ce_id') + 1]);
+        expect(storedIds, appendWith).toEqual([...ids(singles), ...ids(batch), 'last-0']);
+      }
+    });
+
     it('trims by count with MAXLEN ~ at every append', async () => {
       const log = open({ maxEntries: 50 });
       const topic = unique('trim-count');
@@ -352,149 +408,6 @@ await describeWithEngine('redis', 'RedisEventLog', () => {
       });
       expect(log.health().connected).toBe(false);
       expect(log.health().reason).toMatch(/ECONNREFUSED/);
-    });
-  });
-
-  describe('a private redis-server that stops and starts', () => {
-    let server: PrivateRedis | undefined;
-    afterAll(async () => {
-      await server?.remove();
-    });
-
-    it('loses nothing when every connection is killed repeatedly while events flow', async () => {
-      server ??= await PrivateRedis.start();
-      const log = new RedisEventLog({ url: server.url, prefix, logger: quiet, reconnectMinMs: 20 });
-      const admin = new Redis(server.url, { protocol: 2 });
-      try {
-        const topic = unique('blips');
-        const group = unique('g');
-        const seen = new Set<string>();
-        const sub = await log.subscribe(
-          topic,
-          group,
-          async (event) => {
-            seen.add(event.attributes.id);
-            await sleep(Math.random() < 0.2 ? 2 : 0);
-          },
-          { maxInFlight: 20 },
-        );
-        const sent = events('blip', 1500);
-        let failures = 0;
-        let next = 0;
-        let producing = true;
-        const producers = Array.from({ length: 16 }, async () => {
-          for (let i = next++; i < sent.length; i = next++) {
-            // A client resends on 503, as the ingress' clients do.
-            for (;;) {
-              try {
-                await log.append(topic, [sent[i]!]);
-                break;
-              } catch {
-                failures++;
-                await sleep(10);
-              }
-            }
-          }
-        });
-        let kills = 0;
-        const killer = (async () => {
-          while (producing) {
-            await sleep(50);
-            kills += Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
-          }
-        })();
-        await Promise.all(producers);
-        producing = false;
-        await killer;
-        await waitFor(
-          () => seen.size === sent.length,
-          20_000,
-          `all ${sent.length} events (failed appends: ${failures})`,
-        );
-        await waitFor(async () => (await log.lag(topic, group)) === 0, 10_000, 'lag 0');
-        await sub.close();
-        expect([...seen].sort()).toEqual(ids(sent).sort());
-        expect(kills).toBeGreaterThan(2);
-      } finally {
-        admin.disconnect();
-        await log.close(100);
-      }
-    });
-
-    it('rejects with BackendFullError when Redis is out of memory, storing nothing of the refused batch', async () => {
-      server ??= await PrivateRedis.start();
-      const log = new RedisEventLog({ url: server.url, prefix, logger: quiet });
-      const admin = new Redis(server.url, { protocol: 2 });
-      try {
-        const topic = unique('oom');
-        const key = streamKey(prefix, topic);
-        const big = (id: string) => makeEvent({ id, source: '/oom', type: 't' }, Buffer.alloc(1024 * 1024, 1));
-        await log.append(topic, [big('a'), big('b'), big('c')]);
-        expect(await admin.xlen(key)).toBe(3);
-        const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-        await admin.config('SET', 'maxmemory-policy', 'noeviction');
-        await admin.config('SET', 'maxmemory', String(used - 1024));
-        const err = await log.append(topic, [big('d'), big('e'), big('f')]).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(BackendFullError);
-        expect((err as BackendFullError).statusCode).toBe(503);
-        // The refused batch left nothing behind.
-        expect(await admin.xlen(key)).toBe(3);
-      } finally {
-        await admin.config('SET', 'maxmemory', '0');
-        admin.disconnect();
-        await log.close(100);
-      }
-    });
-
-    it('reports the outage, rejects appends meanwhile, reconnects, and events flow again', async () => {
-      server ??= await PrivateRedis.start();
-      const log = new RedisEventLog({
-        url: server.url,
-        prefix,
-        logger: quiet,
-        unavailableTimeoutMs: 500,
-        reconnectMaxMs: 500,
-      });
-      try {
-        const topic = unique('restart');
-        const group = unique('g');
-        const rec = recorder();
-        const sub = await log.subscribe(topic, group, rec.handler, { maxInFlight: 5 });
-        expect(log.health().connected).toBe(true);
-        await log.append(topic, events('before', 3));
-        await waitFor(() => rec.deliveries.length === 3, 5000, 'events before the restart');
-
-        await server.down();
-        await waitFor(() => !log.health().connected, 5000, 'health to report the outage');
-        expect(log.health().reason).toBeTruthy();
-        const started = Date.now();
-        await expect(log.append(topic, events('during', 1))).rejects.toBeInstanceOf(BackendUnavailableError);
-        expect(Date.now() - started).toBeLessThan(2500);
-
-        await server.up();
-        await waitFor(() => log.health().connected, 10_000, 'the reconnect');
-        // The server kept nothing (no AOF): stream, group and the 3 earlier entries are gone, as the README says.
-        const check = new Redis(server.url, { protocol: 2 });
-        try {
-          await waitFor(
-            async () => {
-              await log.append(topic, events('after', 1, undefined, rec.deliveries.length));
-              return rec.deliveries.some((d) => d.id.startsWith('after-'));
-            },
-            15_000,
-            'an event appended after the restart to reach the old subscription',
-          );
-          const stored = await check.xrange(streamKey(prefix, topic), '-', '+');
-          expect(stored.some(([, fields]) => fields.includes('before-0'))).toBe(false);
-        } finally {
-          check.disconnect();
-        }
-        await waitFor(async () => (await log.lag(topic, group)) === 0, 5000, 'lag 0 after the restart');
-        await sub.close();
-        expect(rec.ids().filter((id) => id.startsWith('before-'))).toEqual(['before-0', 'before-1', 'before-2']);
-      } finally {
-        await log.close(100);
-      }
     });
   });
 });

@@ -30,8 +30,9 @@ const SUBSCRIBE_DEFAULTS = { ordered: false, maxInFlight: 50, ackWaitMs: 30_000,
  * wait up to `unavailableTimeoutMs` for it and then reject with `BackendUnavailableError`.
  *
  * Semantics specific to Redis (the contract allows them):
- * - `append` resolves on the reply of the script that XADDs its batch: the entries are in Redis memory. Whether they survive a
- *   Redis restart depends on the server's persistence (AOF); this adapter cannot tell.
+ * - `append` resolves on the reply of the command that stored its batch (script or MULTI/EXEC, see `appendWith`):
+ *   the entries are in Redis memory. Whether they survive a Redis restart depends on the server's persistence
+ *   (AOF); this adapter cannot tell.
  * - Positions are entry IDs (`<ms>-<seq>`, ms = Redis clock at XADD); replay by time uses them directly.
  * - `ordered` is per subscriber: with several members in one group, events of one key may run on two of them.
  * - No dedup by `source`+`id`.

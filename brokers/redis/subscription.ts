@@ -41,13 +41,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * - rejected handler: after `redeliveryDelayMs` the entry, still pending here, is claimed again by this consumer
  *   (XCLAIM with RETRYCOUNT + 1) and offered again;
  * - ack wait expired: same, at once (the slot is freed at the deadline);
- * - a member died or closed with work unfinished: every member runs XAUTOCLAIM (min idle = its `ackWaitMs`)
- *   periodically; closing marks unfinished entries idle so they are taken over at once;
+ * - a member died or closed with work unfinished: every member runs XAUTOCLAIM (min idle = its `ackWaitMs`, capped
+ *   by `livenessMs` — members touch what they hold while its ack wait runs) periodically; closing marks unfinished
+ *   entries idle so they are taken over at once;
  * - this connection dropped in the middle of a read: entries delivered to this consumer but never seen are adopted
  *   from its own PEL after the reconnect.
  */
 export class RedisSubscription implements Subscription {
   readonly #setup: SubscriptionSetup;
+  /** Idle time after which another member takes an entry over: the ack wait, capped by the liveness window. */
+  readonly #idleMs: number;
   readonly #reader: Connection;
   readonly #dispatcher: Dispatcher;
   readonly #acker: Acker;
@@ -70,6 +73,7 @@ export class RedisSubscription implements Subscription {
 
   constructor(setup: SubscriptionSetup) {
     this.#setup = setup;
+    this.#idleMs = Math.min(setup.subscribe.ackWaitMs, setup.options.livenessMs);
     this.#reader = new Connection(setup.options, `${setup.options.prefix}:reader:${setup.consumer}`, 'blocking');
     this.#reader.client.on('ready', () => {
       this.#readerId = undefined;
@@ -84,7 +88,7 @@ export class RedisSubscription implements Subscription {
       reclaim: (jobs) => this.#claimOwn(jobs),
       room: () => this.#wakeReader?.(),
     });
-    const every = Math.min(1000, Math.max(10, Math.floor(setup.subscribe.ackWaitMs / 4)));
+    const every = Math.min(1000, Math.max(10, Math.floor(this.#idleMs / 4)));
     this.#sweepTimer = setInterval(() => this.#sweep(), every);
     this.#sweepTimer.unref();
   }
@@ -282,7 +286,7 @@ export class RedisSubscription implements Subscription {
   async #sweepRemote(): Promise<void> {
     const { key, group, consumer, shared, subscribe } = this.#setup;
     const now = Date.now();
-    const waiting = this.#dispatcher.waitingSince(now, subscribe.ackWaitMs / 2);
+    const waiting = this.#dispatcher.toKeepAlive(now, this.#idleMs / 2, this.#idleMs);
     for (let i = 0; i < waiting.length; i += CLAIM_CHUNK) {
       const chunk = waiting.slice(i, i + CLAIM_CHUNK);
       const ids = chunk.map((job) => job.id);
@@ -299,7 +303,7 @@ export class RedisSubscription implements Subscription {
       const [cursor, claimed] = (await scripts.autoclaim.runBuffer(shared.client, key, [
         group,
         consumer,
-        subscribe.ackWaitMs,
+        this.#idleMs,
         this.#cursor,
         room,
       ])) as [Buffer, ClaimedEntry[]];
