@@ -82,7 +82,8 @@ export interface SubscribeOptions {
   maxInFlight?: number;
   /**
    * How long a delivered event may stay unacknowledged before the backend redelivers it to another member; the
-   * first handler's late result is then ignored.
+   * first handler's late result is then ignored. Durable backends give back the events of a consumer process that
+   * died within seconds, however long this is (their liveness window), since the router's ack waits are minutes.
    * @defaultValue 30000
    */
   ackWaitMs?: number;

@@ -104,12 +104,13 @@ export function volumeCases(ctx: SuiteContext): void {
     for (const [key, seqs] of perKey) expect(seqs, key).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
-  if (ctx.childFactory)
-    it('events held by a consumer process that is killed (SIGKILL) are redelivered to the group', async () => {
+  if (ctx.childFactory) {
+    it('events held by a consumer process that is killed (SIGKILL) come back within seconds, whatever its ackWaitMs', async () => {
       const log = ctx.log();
       const topic = await newTopic(ctx, log);
       const group = ctx.name('g');
-      const ackWaitMs = ctx.ms(2000);
+      // The router's ack waits are minutes long: a dead platform's events must not wait for them.
+      const ackWaitMs = 600_000;
       const child = await startChildSubscriber(ctx.childFactory!, { topic, group, ackWaitMs, maxInFlight: 5 });
       const sent = events('k', 20);
       try {
@@ -120,11 +121,12 @@ export function volumeCases(ctx: SuiteContext): void {
       }
       const rec = recorder();
       const sub = await log.subscribe(topic, group, rec.handler, { ackWaitMs, maxInFlight: 5 });
-      await waitFor(() => new Set(rec.ids()).size >= 20, ctx.ms(60_000), 'all 20 events after the kill');
+      await waitFor(() => new Set(rec.ids()).size >= 20, ctx.ms(15_000), 'all 20 events after the kill');
       await sub.close();
       expect([...new Set(rec.ids())].sort()).toEqual(ids(sent).sort());
       // Every event the dead process held (never acked) came back.
       const redelivered = new Set(rec.ids());
       expect(child.held().filter((id) => !redelivered.has(id))).toEqual([]);
     });
+  }
 }

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudEvent, makeEvent } from '../../services/core/cloudevent.ts';
 import { BackendFullError, BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
-import { startChildSubscriber } from '../conformance/child-subscriber-process.ts';
 import { createGroup, events, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { runEventLogConformance } from '../conformance/suite.ts';
 import { NATS_TEST_PREFIX_ENV, NATS_TEST_URL_ENV } from './nats-child-factory.ts';
@@ -69,31 +68,6 @@ await describeWithEngine('nats', 'NatsEventLog', () => {
       await sleep(2500);
       await sub.close(2000);
       expect(rec.deliveries.map((d) => d.deliveryCount)).toEqual([1, 1, 1]);
-    });
-
-    it("a dead process's events come back after livenessMs, not after the subscription's long ackWaitMs", async () => {
-      const log = open();
-      const topic = `ns.${unique('dead')}`;
-      const group = unique('g');
-      await log.ensureTopic(topic);
-      const child = await startChildSubscriber(
-        { module: fileURLToPath(new URL('./nats-child-factory.ts', import.meta.url)), exportName: 'makeChildLog' },
-        { topic, group, ackWaitMs: 600_000, maxInFlight: 5 },
-      );
-      try {
-        await log.append(topic, events('d', 5));
-        await child.waitForHeld(5, 10_000);
-      } finally {
-        child.kill();
-      }
-      const killedAt = Date.now();
-      const rec = recorder();
-      const sub = await log.subscribe(topic, group, rec.handler, { ackWaitMs: 600_000 });
-      await waitFor(() => rec.deliveries.length >= 5, 15_000, 'the 5 held events');
-      await sub.close();
-      // The default livenessMs is 5 s: the server's ack wait, whatever the subscription asked.
-      expect(Date.now() - killedAt).toBeLessThan(9000);
-      expect(rec.ids().sort()).toEqual(ids(events('d', 5)).sort());
     });
 
     it('stores an event a plain client reads as a binary-mode CloudEvent (ce- headers, data as payload)', async () => {

@@ -4,7 +4,6 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
-import { startChildSubscriber } from '../conformance/child-subscriber-process.ts';
 import { createGroup, events, gate, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { runEventLogConformance } from '../conformance/suite.ts';
 import { decodeFields, pushFields } from './codec.ts';
@@ -88,31 +87,6 @@ await describeWithEngine('redis', 'RedisEventLog', () => {
       await Promise.all([sub.close(2000), sub2.close(2000)]);
       const all = [...rec.deliveries, ...thief.deliveries];
       expect(all.map((d) => d.deliveryCount)).toEqual([1, 1, 1]);
-    });
-
-    it("a dead process's entries are taken over after livenessMs, not after the subscription's long ackWaitMs", async () => {
-      const log = open();
-      const topic = `dead-${Date.now().toString(36)}`;
-      const group = `g-${Date.now().toString(36)}`;
-      await log.ensureTopic(topic);
-      const child = await startChildSubscriber(
-        { module: fileURLToPath(new URL('./test-factory.ts', import.meta.url)), exportName: 'makeChildLog' },
-        { topic, group, ackWaitMs: 600_000, maxInFlight: 5 },
-      );
-      try {
-        await log.append(topic, events('d', 5));
-        await child.waitForHeld(5, 10_000);
-      } finally {
-        child.kill();
-      }
-      const killedAt = Date.now();
-      const rec = recorder();
-      const sub = await log.subscribe(topic, group, rec.handler, { ackWaitMs: 600_000 });
-      await waitFor(() => rec.deliveries.length >= 5, 15_000, 'the 5 held entries');
-      await sub.close();
-      // The default livenessMs is 5 s: the idle time that counts, whatever the subscription asked.
-      expect(Date.now() - killedAt).toBeLessThan(9000);
-      expect(rec.ids().sort()).toEqual(ids(events('d', 5)).sort());
     });
 
     it('stores an event as ce_* fields plus data that a plain XRANGE reads as a valid CloudEvent', async () => {
