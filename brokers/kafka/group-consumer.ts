@@ -5,7 +5,7 @@ import { decodeRecord } from './codec.ts';
 import type { ConnectionMonitor } from './connection.ts';
 import { describe } from './connection.ts';
 import { type Delivery, Dispatcher } from './dispatcher.ts';
-import { hasErrorName } from './kafka-errors.ts';
+import { isConnectionError } from './kafka-errors.ts';
 import type { KafkaLogLogger, ResolvedKafkaOptions } from './options.ts';
 import { PartitionTracker, type TrackedRecord } from './partition-tracker.ts';
 import { formatPosition } from './replay.ts';
@@ -21,15 +21,6 @@ export interface GroupConsumerOptions {
   attempts: AttemptCounter;
   logger: KafkaLogLogger | undefined;
 }
-
-const CONNECTION_ERRORS = [
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
-];
 
 /** Bytes counted per record beyond its value for the prefetch bound (headers, objects). */
 const RECORD_OVERHEAD_BYTES = 512;
@@ -139,7 +130,7 @@ export class GroupConsumer {
     this.dispatcher.wake();
     void consumer.disconnect().catch(() => undefined);
     const reason = describe(err);
-    if (CONNECTION_ERRORS.some((name) => hasErrorName(err, name))) this.#config.monitor.down(reason);
+    if (isConnectionError(err)) this.#config.monitor.down(reason);
     if (!this.#wanted) return;
     const delay = this.#restartDelay;
     this.#restartDelay = Math.min(delay * 2, this.#config.options.reconnectMaxDelayMs);

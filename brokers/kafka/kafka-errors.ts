@@ -37,6 +37,20 @@ export function hasErrorName(err: unknown, name: string): boolean {
   return chain(err).some((link) => link.name === name);
 }
 
+const CONNECTION_ERRORS = [
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+];
+
+/** Whether `err` (anywhere in its chain) says the cluster could not be reached or did not answer. */
+export function isConnectionError(err: unknown): boolean {
+  return CONNECTION_ERRORS.some((name) => hasErrorName(err, name));
+}
+
 const TOPIC_MISSING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'UNKNOWN_TOPIC_ID']);
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 

@@ -2,14 +2,14 @@ import { type Admin, Kafka, type Producer } from 'kafkajs';
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import type { ChannelHealth, EventHandler, EventLog, ReplayFrom, SubscribeOptions, Subscription } from '../contract.ts';
+import { resolveSubscribeOptions } from '../subscribe-options.ts';
 import { AdminOps, type PartitionOffset } from './admin-ops.ts';
 import { AppendBatcher } from './append-batcher.ts';
 import { AttemptCounter } from './attempts.ts';
 import { encodeRecord } from './codec.ts';
 import { ConnectionMonitor, describe } from './connection.ts';
-import type { MemberOptions } from './dispatcher.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { hasErrorName, isTopicMissing } from './kafka-errors.ts';
+import { hasErrorName, isConnectionError, isTopicMissing } from './kafka-errors.ts';
 import { kafkajsLogCreator } from './kafkajs-logger.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { KafkaNames } from './names.ts';
@@ -19,8 +19,6 @@ import { Renewable } from './renewable.ts';
 import { parseReplayPositions } from './replay.ts';
 
 export type { KafkaEventLogOptions, KafkaTopicSettings } from './options.ts';
-
-const SUBSCRIBE_DEFAULTS = { ordered: false, maxInFlight: 50, ackWaitMs: 30_000, redeliveryDelayMs: 100 } as const;
 
 /**
  * The Kafka channel: a topic per broker, a consumer group per trigger, events in the CloudEvents Kafka binding's
@@ -169,8 +167,7 @@ export class KafkaEventLog implements EventLog {
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
     this.#open();
-    const member = resolveSubscribeOptions(options);
-    const ordered = options.ordered ?? SUBSCRIBE_DEFAULTS.ordered;
+    const { ordered, ...member } = resolveSubscribeOptions(options);
     const kafkaTopic = this.#names.topic(topic);
     const groupId = this.#names.group(topic, group);
     if (!this.#topics.has(kafkaTopic)) await this.ensureTopic(topic);
@@ -312,7 +309,7 @@ export class KafkaEventLog implements EventLog {
       return result;
     } catch (err) {
       if (err instanceof ElasticServingError) throw err;
-      if (err instanceof TimeoutError || CONNECTION_FAILURES.some((name) => hasErrorName(err, name))) {
+      if (err instanceof TimeoutError || isConnectionError(err)) {
         this.#monitor.down(describe(err));
         throw this.#monitor.unavailable(what, err);
       }
@@ -400,31 +397,3 @@ export class KafkaEventLog implements EventLog {
 type MemberHandle = ReturnType<GroupConsumer['dispatcher']['addMember']>;
 
 class TimeoutError extends Error {}
-
-const CONNECTION_FAILURES = [
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
-];
-
-function resolveSubscribeOptions(options: SubscribeOptions): MemberOptions {
-  const maxInFlight = options.maxInFlight ?? SUBSCRIBE_DEFAULTS.maxInFlight;
-  const ackWaitMs = options.ackWaitMs ?? SUBSCRIBE_DEFAULTS.ackWaitMs;
-  const redeliveryDelayMs = options.redeliveryDelayMs ?? SUBSCRIBE_DEFAULTS.redeliveryDelayMs;
-  if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `maxInFlight must be an integer >= 1, got ${maxInFlight}`);
-  }
-  if (!Number.isFinite(ackWaitMs) || ackWaitMs < 1) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `ackWaitMs must be a number >= 1, got ${ackWaitMs}`);
-  }
-  if (!Number.isFinite(redeliveryDelayMs) || redeliveryDelayMs < 0) {
-    throw new ElasticServingError(
-      'ES_ERR_BAD_REQUEST',
-      `redeliveryDelayMs must be a number >= 0, got ${redeliveryDelayMs}`,
-    );
-  }
-  return { maxInFlight, ackWaitMs, redeliveryDelayMs };
-}

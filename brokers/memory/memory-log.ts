@@ -9,7 +9,8 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../contract.ts';
-import { Group, type MemberOptions } from './group.ts';
+import { requireInteger, resolveSubscribeOptions } from '../subscribe-options.ts';
+import { Group } from './group.ts';
 import { Topic, type Usage } from './topic.ts';
 
 /** Options of the in-memory channel. */
@@ -59,8 +60,6 @@ export const MEMORY_DEFAULTS = {
   dedupWindow: 10_000,
   defaultGraceMs: 5000,
 } as const satisfies Required<MemoryEventLogOptions>;
-
-const SUBSCRIBE_DEFAULTS = { ordered: false, maxInFlight: 50, ackWaitMs: 30_000, redeliveryDelayMs: 100 } as const;
 
 interface TopicState {
   topic: Topic;
@@ -309,31 +308,6 @@ function resolveReplay(topic: Topic, from: ReplayFrom): number {
   return topic.seqAtOrAfter(time);
 }
 
-function resolveSubscribeOptions(options: SubscribeOptions): MemberOptions {
-  const resolved = { ...SUBSCRIBE_DEFAULTS, ...stripUndefined(options) };
-  requireInteger('maxInFlight', resolved.maxInFlight, 1);
-  requireNumber('ackWaitMs', resolved.ackWaitMs, 1);
-  requireNumber('redeliveryDelayMs', resolved.redeliveryDelayMs, 0);
-  return {
-    ordered: resolved.ordered,
-    maxInFlight: resolved.maxInFlight,
-    ackWaitMs: resolved.ackWaitMs,
-    redeliveryDelayMs: resolved.redeliveryDelayMs,
-  };
-}
-
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function requireInteger(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `${name} must be an integer >= ${min}, got ${value}`);
-  }
-}
-
-function requireNumber(name: string, value: number, min: number): void {
-  if (!Number.isFinite(value) || value < min) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `${name} must be a number >= ${min}, got ${value}`);
-  }
 }

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudEvent, makeEvent } from '../../services/core/cloudevent.ts';
 import { BackendFullError, BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
+import { freePort } from '../../test/support/free-port.ts';
 import { createGroup, events, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { runEventLogConformance } from '../conformance/suite.ts';
 import { NATS_TEST_PREFIX_ENV, NATS_TEST_URL_ENV } from './nats-child-factory.ts';
@@ -334,16 +334,4 @@ async function appendRetrying(log: NatsEventLog, topic: string, event: CloudEven
       await sleep(100);
     }
   }
-}
-
-/** A TCP port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }

@@ -2,6 +2,7 @@ import { DeliverPolicy } from 'nats';
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import type { ChannelHealth, EventHandler, EventLog, ReplayFrom, SubscribeOptions, Subscription } from '../contract.ts';
+import { resolveSubscribeOptions, SUBSCRIBE_DEFAULTS } from '../subscribe-options.ts';
 import {
   consumerLag,
   deleteConsumer,
@@ -22,8 +23,6 @@ import { durableName, type TopicNames, topicNames } from './names.ts';
 import { type NatsEventLogOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.ts';
 
 export type { NatsEventLogOptions } from './options.ts';
-
-const SUBSCRIBE_DEFAULTS = { ordered: false, maxInFlight: 50, ackWaitMs: 30_000, redeliveryDelayMs: 100 } as const;
 
 /** The subscribers of one group in this process. */
 interface GroupState {
@@ -288,11 +287,7 @@ export class NatsEventLog implements EventLog {
   }
 
   #memberSettings(options: SubscribeOptions): MemberSettings {
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-    const resolved = { ...SUBSCRIBE_DEFAULTS, ...given } as Required<SubscribeOptions>;
-    requireNumber('maxInFlight', resolved.maxInFlight, 1, true);
-    requireNumber('ackWaitMs', resolved.ackWaitMs, 1, false);
-    requireNumber('redeliveryDelayMs', resolved.redeliveryDelayMs, 0, false);
+    const resolved = resolveSubscribeOptions(options);
     return {
       ordered: resolved.ordered,
       maxInFlight: resolved.maxInFlight,
@@ -338,13 +333,4 @@ function replayStart(from: ReplayFrom): StartAt {
   }
   if (Number.isNaN(from.time.getTime())) throw new ElasticServingError('ES_ERR_BAD_REQUEST', 'invalid replay time');
   return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time.toISOString() };
-}
-
-function requireNumber(name: string, value: number, min: number, integer: boolean): void {
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isSafeInteger(value))) {
-    throw new ElasticServingError(
-      'ES_ERR_BAD_REQUEST',
-      `${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${value}`,
-    );
-  }
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ElasticServingError } from '../../services/core/errors.ts';
+import { requireInteger } from '../subscribe-options.ts';
 
 /** Where the adapter reports things an operator should see (pino's `logger.warn(obj, msg)` fits). */
 export interface RedisLogLogger {
@@ -160,12 +161,6 @@ export function resolveOptions(options: RedisEventLogOptions): ResolvedRedisOpti
   requireInteger('maxParked', resolved.maxParked, 1);
   requireInteger('defaultGraceMs', resolved.defaultGraceMs, 0);
   return resolved;
-}
-
-export function requireInteger(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `${name} must be an integer >= ${min}, got ${value}`);
-  }
 }
 
 /** Stream key of `topic`. */

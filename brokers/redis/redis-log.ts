@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
-import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
+import { BackendUnavailableError } from '../../services/core/errors.ts';
 import type { ChannelHealth, EventHandler, EventLog, ReplayFrom, SubscribeOptions, Subscription } from '../contract.ts';
+import { resolveSubscribeOptions } from '../subscribe-options.ts';
 import { Appender } from './appender.ts';
 import { backendError, Connection, replyCode } from './connection.ts';
 import type { DispatcherOptions } from './dispatcher.ts';
@@ -9,7 +10,6 @@ import {
   groupName,
   type RedisEventLogOptions,
   type ResolvedRedisOptions,
-  requireInteger,
   resolveOptions,
   streamKey,
 } from './options.ts';
@@ -18,8 +18,6 @@ import { replayLastId } from './stream-id.ts';
 import { RedisSubscription } from './subscription.ts';
 
 export type { RedisEventLogOptions } from './options.ts';
-
-const SUBSCRIBE_DEFAULTS = { ordered: false, maxInFlight: 50, ackWaitMs: 30_000, redeliveryDelayMs: 100 } as const;
 
 /**
  * The Redis Streams channel: a stream per topic, a consumer group per trigger group, a consumer per subscription
@@ -102,7 +100,7 @@ export class RedisEventLog implements EventLog {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    const subscribe = resolveSubscribeOptions(options);
+    const subscribe = dispatcherOptions(options);
     const client = await this.#connected();
     const key = this.#key(topic);
     const name = groupName(this.#options.prefix, group);
@@ -199,23 +197,8 @@ function rethrow(what: string): (err: unknown) => never {
   };
 }
 
-function resolveSubscribeOptions(options: SubscribeOptions): DispatcherOptions {
-  const resolved = {
-    ordered: options.ordered ?? SUBSCRIBE_DEFAULTS.ordered,
-    maxInFlight: options.maxInFlight ?? SUBSCRIBE_DEFAULTS.maxInFlight,
-    ackWaitMs: options.ackWaitMs ?? SUBSCRIBE_DEFAULTS.ackWaitMs,
-    redeliveryDelayMs: options.redeliveryDelayMs ?? SUBSCRIBE_DEFAULTS.redeliveryDelayMs,
-  };
-  requireInteger('maxInFlight', resolved.maxInFlight, 1);
-  if (!Number.isFinite(resolved.ackWaitMs) || resolved.ackWaitMs < 1) {
-    throw new ElasticServingError('ES_ERR_BAD_REQUEST', `ackWaitMs must be a number >= 1, got ${resolved.ackWaitMs}`);
-  }
-  if (!Number.isFinite(resolved.redeliveryDelayMs) || resolved.redeliveryDelayMs < 0) {
-    throw new ElasticServingError(
-      'ES_ERR_BAD_REQUEST',
-      `redeliveryDelayMs must be a number >= 0, got ${resolved.redeliveryDelayMs}`,
-    );
-  }
+function dispatcherOptions(options: SubscribeOptions): DispatcherOptions {
+  const resolved = resolveSubscribeOptions(options);
   resolved.ackWaitMs = Math.ceil(resolved.ackWaitMs);
   return resolved;
 }

@@ -9,14 +9,14 @@ import { resolve } from 'node:path';
 import type { Reconciler } from '../controller/reconciler.ts';
 import type { RemoteStoreOptions } from '../controller/remote-store.ts';
 import {
-  connectControlApi,
+  type ChannelConfig,
   type RunningService,
+  runningService,
   type ServiceStartOptions,
-  serviceLogger,
   sharedChannels,
   startHealthServer,
+  startServiceBase,
 } from '../controller/service-kit.ts';
-import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
 import { Channels } from '../platform/channels.ts';
 import type { PlatformOptions } from '../platform/options.ts';
 import { BrokerRegistry } from '../platform/reconcilers/brokers.ts';
@@ -55,10 +55,7 @@ export interface FunctionsServiceConfig {
   /** The control API Functions (and, for queue depth, Brokers and Triggers) are read from. */
   control: RemoteStoreOptions;
   /** Channel engines, to read the lag of Triggers delivering to a Function (its queue depth). */
-  channels: Pick<
-    PlatformOptions,
-    'channel' | 'natsUrl' | 'kafkaBrokers' | 'redisUrl' | 'channelPrefix' | 'memoryMaxEvents' | 'memoryMaxBytes'
-  >;
+  channels: ChannelConfig;
   /** Autoscaler and activator settings, the same as `up`'s. */
   scaling: ScalingConfig;
   /** How long stopping replicas may drain. @defaultValue 10000 */
@@ -71,11 +68,8 @@ export async function startFunctionsService(
   config: FunctionsServiceConfig,
   options: ServiceStartOptions = {},
 ): Promise<RunningService> {
-  const log = options.logger ?? serviceLogger('functions', config.logLevel);
-  const store = await connectControlApi(config.control, log, options.signal);
+  const { log, store, metrics } = await startServiceBase('functions', config, options);
   const stateDir = resolve(config.stateDir);
-  const metrics = createMetrics();
-  collectProcessMetrics(metrics);
   const channels = new Channels(config.channels, log.child({ svc: 'channels' }));
   const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd(), warmPool: config.scaling.warmPool });
   const scaling = new PlatformScaling({
@@ -117,17 +111,11 @@ export async function startFunctionsService(
   scaling.start();
   log.info({ gateway: gateway.url, publicUrl, health: health.url }, 'functions up');
 
-  let stopping: Promise<void> | undefined;
-  return {
-    urls: { gateway: gateway.url, health: health.url },
-    stop: () =>
-      (stopping ??= (async () => {
-        for (const r of reconcilers) await r.stop();
-        await scaling.close();
-        await runtime.stopAll(config.shutdownGraceMs);
-        await gateway.close();
-        await Promise.all([channels.close(0), store.close(), health.app.close()]);
-        log.info('stopped');
-      })()),
-  };
+  return runningService({ gateway: gateway.url, health: health.url }, log, async () => {
+    for (const r of reconcilers) await r.stop();
+    await scaling.close();
+    await runtime.stopAll(config.shutdownGraceMs);
+    await gateway.close();
+    await Promise.all([channels.close(0), store.close(), health.app.close()]);
+  });
 }

@@ -9,7 +9,13 @@ import { validateTriggerFilter } from '../core/filters/index.ts';
 import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
 import { buildControlApi } from './api.ts';
 import { FileResourceStore } from './file-store.ts';
-import { boundUrl, type RunningService, type ServiceStartOptions, serviceLogger } from './service-kit.ts';
+import {
+  boundUrl,
+  type RunningService,
+  runningService,
+  type ServiceStartOptions,
+  serviceLogger,
+} from './service-kit.ts';
 
 export interface ControllerConfig {
   /** Interface the control API binds to. @defaultValue '127.0.0.1' */
@@ -48,14 +54,8 @@ export async function startControllerService(
   const url = boundUrl(api.server.address(), config.host);
   log.info({ url, stateDir: resolve(config.stateDir), resourceVersion: store.resourceVersion }, 'control API up');
 
-  let stopping: Promise<void> | undefined;
-  return {
-    urls: { control: url },
-    stop: () =>
-      (stopping ??= (async () => {
-        // Closing ends open watches too, so every client resumes against whoever serves this state next.
-        await api.close();
-        log.info('stopped');
-      })()),
-  };
+  return runningService({ control: url }, log, async () => {
+    // Closing ends open watches too, so every client resumes against whoever serves this state next.
+    await api.close();
+  });
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { collectProcessMetrics, createMetrics, type Metrics } from '../core/metrics.ts';
+import type { PlatformOptions } from '../platform/options.ts';
 import { RemoteResourceStore, type RemoteStoreOptions } from './remote-store.ts';
 import type { ChannelName } from './resources/index.ts';
 
@@ -25,8 +27,52 @@ export interface ServiceStartOptions {
   signal?: AbortSignal;
 }
 
+/** Channel settings of a service that opens channels, the same fields (and flags) as the embedded platform's. */
+export type ChannelConfig = Pick<
+  PlatformOptions,
+  'channel' | 'natsUrl' | 'kafkaBrokers' | 'redisUrl' | 'channelPrefix' | 'memoryMaxEvents' | 'memoryMaxBytes'
+>;
+
 export function serviceLogger(name: string, level: string): Logger {
   return pino({ level, base: { name: `elastic-serving-${name}` } });
+}
+
+/** What a service working against the control API starts with. */
+export interface ServiceBase {
+  log: Logger;
+  store: RemoteResourceStore;
+  /** With the process metrics already collected. */
+  metrics: Metrics;
+}
+
+/** The logger (given or made), the control API once it answers (see `connectControlApi`), and the metrics. */
+export async function startServiceBase(
+  name: string,
+  config: { logLevel: string; control: RemoteStoreOptions },
+  options: ServiceStartOptions,
+): Promise<ServiceBase> {
+  const log = options.logger ?? serviceLogger(name, config.logLevel);
+  const store = await connectControlApi(config.control, log, options.signal);
+  const metrics = createMetrics();
+  collectProcessMetrics(metrics);
+  return { log, store, metrics };
+}
+
+/** A RunningService whose `stop` runs `shutdown` once (later calls share its promise), then logs `stopped`. */
+export function runningService(
+  urls: Record<string, string>,
+  log: Logger,
+  shutdown: () => Promise<void>,
+): RunningService {
+  let stopping: Promise<void> | undefined;
+  return {
+    urls,
+    stop: () =>
+      (stopping ??= (async () => {
+        await shutdown();
+        log.info('stopped');
+      })()),
+  };
 }
 
 /** `http://host:port` of a listening server (IPv6 bracketed). */

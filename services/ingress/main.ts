@@ -9,24 +9,19 @@ import type { RemoteStoreOptions } from '../controller/remote-store.ts';
 import { brokerChannel } from '../controller/resources/index.ts';
 import {
   boundUrl,
-  connectControlApi,
+  type ChannelConfig,
   type RunningService,
+  runningService,
   type ServiceStartOptions,
-  serviceLogger,
   sharedChannels,
+  startServiceBase,
 } from '../controller/service-kit.ts';
-import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
 import { Channels } from '../platform/channels.ts';
-import type { PlatformOptions } from '../platform/options.ts';
 import { BrokerRegistry, reconcileBroker, removeBroker } from '../platform/reconcilers/brokers.ts';
 import type { IngressAuthOptions } from './auth.ts';
 import { buildIngress } from './server.ts';
 
-/** Channel settings, the same fields (and flags) as the embedded platform's. */
-export type ChannelConfig = Pick<
-  PlatformOptions,
-  'channel' | 'natsUrl' | 'kafkaBrokers' | 'redisUrl' | 'channelPrefix' | 'memoryMaxEvents' | 'memoryMaxBytes'
->;
+export type { ChannelConfig } from '../controller/service-kit.ts';
 
 export interface IngressServiceConfig {
   /** Interface to bind. @defaultValue '127.0.0.1' */
@@ -58,10 +53,7 @@ export async function startIngressService(
   config: IngressServiceConfig,
   options: ServiceStartOptions = {},
 ): Promise<RunningService> {
-  const log = options.logger ?? serviceLogger('ingress', config.logLevel);
-  const store = await connectControlApi(config.control, log, options.signal);
-  const metrics = createMetrics();
-  collectProcessMetrics(metrics);
+  const { log, store, metrics } = await startServiceBase('ingress', config, options);
   const channels = new Channels(config.channels, log.child({ svc: 'channels' }));
   const registry = new BrokerRegistry();
   const ingress = buildIngress({
@@ -106,17 +98,11 @@ export async function startIngressService(
   );
   log.info({ url, publicUrl: deps.addresses.ingressUrl, channel: config.channels.channel }, 'ingress up');
 
-  let stopping: Promise<void> | undefined;
-  return {
-    urls: { ingress: url },
-    stop: () =>
-      (stopping ??= (async () => {
-        // New requests get 503 + Retry-After while in-flight appends finish; then nothing is left to reconcile for.
-        await ingress.close();
-        await brokers.stop();
-        await channels.close(0);
-        await store.close();
-        log.info('stopped');
-      })()),
-  };
+  return runningService({ ingress: url }, log, async () => {
+    // New requests get 503 + Retry-After while in-flight appends finish; then nothing is left to reconcile for.
+    await ingress.close();
+    await brokers.stop();
+    await channels.close(0);
+    await store.close();
+  });
 }

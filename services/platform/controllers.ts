@@ -7,7 +7,7 @@ import type { EventSender } from '../core/http/sender.ts';
 import type { Router } from '../router/router.ts';
 import type { LocalRuntime } from '../runtime/supervisor.ts';
 import type { PingSourceRunner } from '../sources/ping/index.ts';
-import type { AddressBook, Destination } from './addresses.ts';
+import type { AddressBook } from './addresses.ts';
 import {
   type BrokerReconcilerDeps,
   type BrokerRegistry,
@@ -16,7 +16,7 @@ import {
 } from './reconcilers/brokers.ts';
 import { reconcileFunction, removeFunction, type ServedFunction } from './reconcilers/functions.ts';
 import { reconcilePingSource, removePingSource, sinkBroker } from './reconcilers/pingsources.ts';
-import { functionRef, reconcileTrigger, removeTrigger } from './reconcilers/triggers.ts';
+import { reconcileTrigger, removeTrigger, sameName, triggerBroker, triggerFunction } from './reconcilers/triggers.ts';
 import type { PlatformScaling } from './scaling.ts';
 
 export interface ControllerDeps {
@@ -38,20 +38,6 @@ export interface ControllerDeps {
   stateDir: string;
   /** Directory a Function's relative `spec.handler` is resolved against. */
   handlerBase(handler: string): string;
-}
-
-type Ref = { namespace: string; name: string } | undefined;
-
-function sameName(obj: Resource, ref: Ref): boolean {
-  return ref !== undefined && ref.namespace === (obj.metadata.namespace ?? 'default') && ref.name === obj.metadata.name;
-}
-
-function triggerBroker(t: Resource): Ref {
-  return { namespace: t.metadata.namespace ?? 'default', name: (t.spec as { broker?: string }).broker ?? '' };
-}
-
-function triggerFunction(t: Resource): Ref {
-  return functionRef((t.spec as { subscriber?: Destination }).subscriber, t.metadata.namespace ?? 'default');
 }
 
 /**

@@ -7,16 +7,15 @@
 import type { Reconciler } from '../controller/reconciler.ts';
 import type { RemoteStoreOptions } from '../controller/remote-store.ts';
 import {
-  connectControlApi,
+  type ChannelConfig,
   type RunningService,
+  runningService,
   type ServiceStartOptions,
-  serviceLogger,
   sharedChannels,
   startHealthServer,
+  startServiceBase,
 } from '../controller/service-kit.ts';
-import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
 import { Channels } from '../platform/channels.ts';
-import type { PlatformOptions } from '../platform/options.ts';
 import { BrokerRegistry } from '../platform/reconcilers/brokers.ts';
 import { startRouterReconcilers } from './reconcilers.ts';
 import { Router } from './router.ts';
@@ -33,10 +32,7 @@ export interface RouterServiceConfig {
   /** The control API Triggers, Brokers and Functions are read from. */
   control: RemoteStoreOptions;
   /** Channel engines, the same settings as the ingress's so both open the same streams/topics. */
-  channels: Pick<
-    PlatformOptions,
-    'channel' | 'natsUrl' | 'kafkaBrokers' | 'redisUrl' | 'channelPrefix' | 'memoryMaxEvents' | 'memoryMaxBytes'
-  >;
+  channels: ChannelConfig;
   /** How long stopping waits for in-flight deliveries (they stay queued after). @defaultValue 10000 */
   shutdownGraceMs: number;
   /** pino log level. @defaultValue 'info' */
@@ -47,10 +43,7 @@ export async function startRouterService(
   config: RouterServiceConfig,
   options: ServiceStartOptions = {},
 ): Promise<RunningService> {
-  const log = options.logger ?? serviceLogger('router', config.logLevel);
-  const store = await connectControlApi(config.control, log, options.signal);
-  const metrics = createMetrics();
-  collectProcessMetrics(metrics);
+  const { log, store, metrics } = await startServiceBase('router', config, options);
   const channels = new Channels(config.channels, log.child({ svc: 'channels' }));
   const router = new Router({ logger: log.child({ svc: 'router' }), metrics });
   let reconcilers: Reconciler[] = [];
@@ -77,18 +70,12 @@ export async function startRouterService(
   }
   log.info({ health: health.url, ingress: config.ingressUrl, gateway: config.gatewayUrl }, 'router up');
 
-  let stopping: Promise<void> | undefined;
-  return {
-    urls: { health: health.url },
-    stop: () =>
-      (stopping ??= (async () => {
-        // No new subscriptions, then in-flight deliveries (bounded; unfinished events stay queued for the next router).
-        for (const r of reconcilers) await r.stop();
-        await router.close(config.shutdownGraceMs);
-        await channels.close(0);
-        await store.close();
-        await health.app.close();
-        log.info('stopped');
-      })()),
-  };
+  return runningService({ health: health.url }, log, async () => {
+    // No new subscriptions, then in-flight deliveries (bounded; unfinished events stay queued for the next router).
+    for (const r of reconcilers) await r.stop();
+    await router.close(config.shutdownGraceMs);
+    await channels.close(0);
+    await store.close();
+    await health.app.close();
+  });
 }

@@ -4,9 +4,15 @@ import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
 import { brokerChannel, type ChannelName } from '../controller/resources/index.ts';
 import type { Resource } from '../controller/resources/types.ts';
 import type { ResourceStore } from '../controller/store.ts';
-import type { AddressBook, Destination } from '../platform/addresses.ts';
+import type { AddressBook } from '../platform/addresses.ts';
 import { type BrokerRegistry, reconcileBroker } from '../platform/reconcilers/brokers.ts';
-import { functionRef, reconcileTrigger, removeTrigger } from '../platform/reconcilers/triggers.ts';
+import {
+  reconcileTrigger,
+  removeTrigger,
+  sameName,
+  triggerBroker,
+  triggerFunction,
+} from '../platform/reconcilers/triggers.ts';
 import type { Router } from './router.ts';
 
 export interface RouterReconcilerDeps {
@@ -22,16 +28,6 @@ export interface RouterReconcilerDeps {
 }
 
 const keyOf = (obj: Resource) => `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
-const spec = (t: Resource) => (t.spec ?? {}) as { broker?: string; subscriber?: Destination };
-
-function brokerOf(t: Resource): string {
-  return `${t.metadata.namespace ?? 'default'}/${spec(t).broker ?? ''}`;
-}
-
-function functionOf(t: Resource): string | undefined {
-  const fn = functionRef(spec(t).subscriber, t.metadata.namespace ?? 'default');
-  return fn && `${fn.namespace}/${fn.name}`;
-}
 
 /**
  * The router's reconcilers. It owns Trigger status; Brokers (status owned by the ingress) and Functions (owned by
@@ -58,8 +54,8 @@ export async function startRouterReconcilers(d: RouterReconcilerDeps): Promise<R
   // Brokers and Functions first, so Triggers find them on their first reconcile instead of flapping to not Ready
   // on every start; Triggers are reconciled again whenever one of them changes after that.
   let triggers: Reconciler | undefined;
-  const brokerChanged = (b: Resource) => triggers?.enqueueWhere((t) => brokerOf(t) === keyOf(b));
-  const functionChanged = (f: Resource) => triggers?.enqueueWhere((t) => functionOf(t) === keyOf(f));
+  const brokerChanged = (b: Resource) => triggers?.enqueueWhere((t) => sameName(b, triggerBroker(t)));
+  const functionChanged = (f: Resource) => triggers?.enqueueWhere((t) => sameName(f, triggerFunction(t)));
   const brokers = await runReconciler(
     d.store,
     'Broker',

@@ -8,13 +8,12 @@ import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
 import type { RemoteStoreOptions } from '../controller/remote-store.ts';
 import type { Resource } from '../controller/resources/types.ts';
 import {
-  connectControlApi,
   type RunningService,
+  runningService,
   type ServiceStartOptions,
-  serviceLogger,
   startHealthServer,
+  startServiceBase,
 } from '../controller/service-kit.ts';
-import { collectProcessMetrics, createMetrics } from '../core/metrics.ts';
 import { type AddressBook, type Destination, resolveDestination } from '../platform/addresses.ts';
 import { BrokerRegistry } from '../platform/reconcilers/brokers.ts';
 import { NotReadyError } from '../platform/reconcilers/not-ready.ts';
@@ -58,10 +57,7 @@ export async function startSourcesService(
   config: SourcesServiceConfig,
   options: ServiceStartOptions = {},
 ): Promise<RunningService> {
-  const log = options.logger ?? serviceLogger('sources', config.logLevel);
-  const store = await connectControlApi(config.control, log, options.signal);
-  const metrics = createMetrics();
-  collectProcessMetrics(metrics);
+  const { log, store, metrics } = await startServiceBase('sources', config, options);
   const addresses: AddressBook = { ingressUrl: config.ingressUrl, gatewayUrl: config.gatewayUrl };
   const pings = new PingSourceRunner({ emit: postToSink, logger: log.child({ svc: 'pingsource' }) });
   const brokers = new Set<string>();
@@ -117,16 +113,10 @@ export async function startSourcesService(
   }
   log.info({ health: health.url, ingress: config.ingressUrl }, 'sources up');
 
-  let stopping: Promise<void> | undefined;
-  return {
-    urls: { health: health.url },
-    stop: () =>
-      (stopping ??= (async () => {
-        for (const r of reconcilers) await r.stop();
-        await pings.stopAll();
-        await store.close();
-        await health.app.close();
-        log.info('stopped');
-      })()),
-  };
+  return runningService({ health: health.url }, log, async () => {
+    for (const r of reconcilers) await r.stop();
+    await pings.stopAll();
+    await store.close();
+    await health.app.close();
+  });
 }

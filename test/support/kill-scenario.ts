@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { EngineName } from './engines.ts';
 import { EventStream } from './event-stream.ts';
+import { freePort } from './free-port.ts';
 import { type PlatformProcess, startPlatformProcess } from './platform-process.ts';
 import { startSubscriber } from './subscriber.ts';
 
@@ -17,15 +17,6 @@ export interface KillOutcome {
   duplicates: number;
   duplicatePct: number;
   unexpectedStatuses: Record<string, number>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Subscriber that counts deliveries per CloudEvent id. */

@@ -37,6 +37,30 @@ export function functionRef(dest: Destination | undefined, namespace: string) {
   return { namespace: ref.namespace ?? namespace, name: ref.name };
 }
 
+/** Namespace and name of an object a resource refers to; undefined when it refers to none. */
+export type ObjectRef = { namespace: string; name: string } | undefined;
+
+/** Whether `ref` names `obj`: which dependents to reconcile again when `obj` changes. */
+export function sameName(obj: Resource, ref: ObjectRef): boolean {
+  return ref !== undefined && ref.namespace === (obj.metadata.namespace ?? 'default') && ref.name === obj.metadata.name;
+}
+
+/** The Broker a Trigger consumes from. */
+export function triggerBroker(t: Resource): ObjectRef {
+  return {
+    namespace: t.metadata.namespace ?? 'default',
+    name: (t.spec as { broker?: string } | undefined)?.broker ?? '',
+  };
+}
+
+/** The Function a Trigger delivers to, if its subscriber is one. */
+export function triggerFunction(t: Resource): ObjectRef {
+  return functionRef(
+    (t.spec as { subscriber?: Destination } | undefined)?.subscriber,
+    t.metadata.namespace ?? 'default',
+  );
+}
+
 /**
  * Resolves a Trigger into a router subscription: its broker's channel, compiled filter, subscriber and
  * dead-letter addresses, the delivery policy (the Trigger's spec replaces the Broker's wholesale) and flow control.
