@@ -84,6 +84,22 @@ describe('Autoscaler', () => {
     expect(actuator.last(FN)).toBe(1);
   });
 
+  it('decides at once, without waiting for a tick, when a report alone doubles the replicas wanted', async () => {
+    const { actuator, clock, scaler, settings } = setup({ defaults: { tickMs: 60_000 } });
+    scaler.register(FN, settings());
+    await flush();
+    scaler.record(FN, { concurrency: 1, requests: 1 });
+    expect(actuator.last(FN)).toBe(1);
+    clock.now += 1000;
+    scaler.record(FN, { concurrency: 6, requests: 6 }); // 6 / 7 → 1 replica: no hurry
+    expect(actuator.last(FN)).toBe(1);
+    clock.now += 1000;
+    scaler.record(FN, { concurrency: 50, requests: 50 }); // 50 / 7 → 8 wanted for 1 ready: panic now
+    await flush();
+    expect(actuator.last(FN)).toBeGreaterThanOrEqual(2);
+    expect(scaler.status(FN)?.panic).toBe(true);
+  });
+
   it('decides on every tick from the recorded samples, and ticks by itself once started', async () => {
     const { actuator, clock, scaler, settings } = setup({ defaults: { tickMs: 20 } });
     scaler.register(FN, settings());

@@ -97,6 +97,18 @@ export class Autoscaler {
     if (entry === undefined) return;
     entry.state = recordSample(entry.state, sample, at, entry.settings.stableWindowMs);
     if ((sample.concurrency > 0 || sample.requests > 0) && entry.state.desired === 0) this.poke(fn);
+    else if (this.#burst(fn, entry, sample)) this.#decideNow(fn, entry);
+  }
+
+  /**
+   * Whether a report alone would put the function in panic (wanted ÷ ready at or over the threshold): then the
+   * decision is taken at once rather than at the next tick, which would otherwise add up to a tick to a step.
+   */
+  #burst(fn: string, entry: Entry, sample: { concurrency: number; requests: number }): boolean {
+    if (this.#closed) return false;
+    const observed = entry.settings.metric === 'rps' ? sample.requests : sample.concurrency;
+    const wanted = Math.ceil(observed / effectiveTarget(entry.settings));
+    return wanted / Math.max(1, this.#actuator.readyReplicas(fn)) >= entry.settings.panicThreshold;
   }
 
   /** A request is waiting for `fn`: decide and actuate now rather than at the next tick. */

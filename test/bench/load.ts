@@ -61,13 +61,16 @@ export async function rateOnce(
 }
 
 /**
- * The median of `LOAD.runs` runs of each figure, taken in turns (baseline, figure, baseline, figure …) so that a
- * noisy neighbour slowing the machine for a while weighs on a figure and its baseline alike.
+ * The median of `LOAD.runs` runs of each figure, taken in turns so that a noisy neighbour slowing the machine for a
+ * while weighs on a figure and its baseline alike; every other round runs in reverse order (A B, B A, A B), so that
+ * going first or second in a round — measured to move a figure by up to 40 % here — favours neither.
  */
 export async function interleavedMedians(figures: (() => Promise<number>)[]): Promise<number[]> {
   const samples: number[][] = figures.map(() => []);
   for (let i = 0; i < LOAD.runs; i++) {
-    for (const [j, figure] of figures.entries()) samples[j]!.push(await figure());
+    const order = [...figures.keys()];
+    if (i % 2 === 1) order.reverse();
+    for (const j of order) samples[j]!.push(await figures[j]!());
   }
   return samples.map(median);
 }

@@ -5,6 +5,7 @@ import { type BenchResult, printTable, writeSuite } from './report.ts';
 import { channelsSuite } from './suites/channels.ts';
 import { codecSuite } from './suites/codec.ts';
 import { platformSuite } from './suites/platform.ts';
+import { scalingSuite } from './suites/scaling.ts';
 
 export interface Suite {
   name: string;
@@ -14,7 +15,7 @@ export interface Suite {
   run(log: (msg: string) => void): Promise<BenchResult[]>;
 }
 
-const suites: Suite[] = [codecSuite, platformSuite, channelsSuite];
+const suites: Suite[] = [codecSuite, platformSuite, channelsSuite, scalingSuite];
 
 const program = new Command('bench')
   .description(
