@@ -14,7 +14,7 @@ import {
   runKillScenario,
   waitDelivered,
 } from '../support/kill-scenario.ts';
-import { startPlatformProcess } from '../support/platform-process.ts';
+import { type PlatformProcess, startPlatformProcess } from '../support/platform-process.ts';
 import { startPrivateEngine } from '../support/private-engine.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,6 +26,20 @@ afterAll(async () => {
 const urlFlag: Record<EngineName, string> = { nats: '--nats', kafka: '--kafka', redis: '--redis' };
 let counter = 0;
 const unique = (p: string) => `${p}-${Date.now().toString(36)}-${counter++}`;
+
+/** The Broker's Ready condition as `get -o json` shows it. */
+async function brokerReady(platform: PlatformProcess, broker: string) {
+  const r = await platform.cli(['get', 'broker', broker, '-o', 'json']);
+  const conditions = (JSON.parse(r.stdout).status?.conditions ?? []) as { type: string; status?: string }[];
+  return conditions.find((c) => c.type === 'Ready');
+}
+
+/** `es_channel_connected{channel}` from the platform's /metrics. */
+async function channelConnected(platform: PlatformProcess, channel: string): Promise<number> {
+  const text = await (await fetch(`${platform.urls.control}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`es_channel_connected{channel="${channel}"}`));
+  return Number(line?.split(' ').at(-1));
+}
 
 async function subscriber(failRatio = 0) {
   const sub = await countingSubscriber(failRatio);
@@ -60,6 +74,8 @@ for (const engine of ['nats', 'kafka', 'redis'] as const) {
       await sleep(3000);
       // Answers to requests already on their way when the engine stopped may still be 202; later ones may not.
       const acceptedWhileDown = stream.acceptedAt.filter((t) => t > stoppedAt + 1000).length;
+      const statusWhileDown = await brokerReady(platform, broker);
+      const connectedWhileDown = await channelConnected(platform, engine);
       await server.start();
       const restartedAt = Date.now();
       const deadline = restartedAt + 10_000;
@@ -67,6 +83,12 @@ for (const engine of ['nats', 'kafka', 'redis'] as const) {
       const recoveredMs = (stream.acceptedAt.find((t) => t > restartedAt) ?? Number.NaN) - restartedAt;
       await sleep(1500);
       await stream.stop();
+      // The Broker's status follows the engine back within the same 10 s.
+      let statusAfter = await brokerReady(platform, broker);
+      while (statusAfter?.status !== 'True' && Date.now() < restartedAt + 10_000) {
+        await sleep(200);
+        statusAfter = await brokerReady(platform, broker);
+      }
       const missing = await waitDelivered(stream.accepted, sub.seen, 30_000);
       console.log(
         `[faults] ${engine} engine stop: ${JSON.stringify(stream.counts)}; accepted before stop ${beforeStop}; recovered in ${recoveredMs} ms; lost ${missing.length}`,
@@ -78,6 +100,10 @@ for (const engine of ['nats', 'kafka', 'redis'] as const) {
       expect(stream.counts.unexpected).toEqual({});
       expect(recoveredMs).toBeLessThanOrEqual(10_000);
       expect(missing).toEqual([]);
+      expect(statusWhileDown).toMatchObject({ status: 'False', reason: 'ChannelDisconnected' });
+      expect(connectedWhileDown).toBe(0);
+      expect(statusAfter).toMatchObject({ status: 'True' });
+      expect(await channelConnected(platform, engine)).toBe(1);
     }, 120_000);
 
     it(`platform SIGKILLed while 10,000 events stream through ${engine}: every 202 delivered after up again`, async () => {

@@ -13,6 +13,10 @@ import type { FieldIssue, Resource } from './types.ts';
 
 /** Annotation choosing a broker's channel (ours). */
 export const BROKER_CLASS_ANNOTATION = 'eventing.elastic-serving.dev/broker.class';
+/** Annotation keeping a broker's stream/topic when the Broker is deleted (like Knative Kafka's external topics). */
+export const KEEP_TOPIC_ANNOTATION = 'eventing.elastic-serving.dev/broker.keep-topic';
+/** `spec.config` naming a channel: `{ kind: Channel, name: nats }`, a KReference as Knative's config is. */
+export const CHANNEL_CONFIG_KIND = 'Channel';
 /** Knative's broker-class annotation, mapped onto our channels. */
 export const KNATIVE_BROKER_CLASS_ANNOTATION = 'eventing.knative.dev/broker.class';
 export const DELIVERY_ORDER_ANNOTATION = 'eventing.elastic-serving.dev/delivery.order';
@@ -56,7 +60,12 @@ const ATTRIBUTE_KEY = /^[a-z][a-z0-9]*$/;
 
 export function brokerSpecSchema(mode: Strictness) {
   return objectOf(mode, {
-    config: objectOf('loose', { kind: nonEmpty, name: nonEmpty }).optional(),
+    config: objectOf('loose', { kind: nonEmpty, name: nonEmpty })
+      .refine((c) => c.kind !== CHANNEL_CONFIG_KIND || (CHANNELS as readonly string[]).includes(c.name), {
+        message: `a config of kind ${CHANNEL_CONFIG_KIND} names one of ${CHANNELS.join('|')}`,
+        path: ['name'],
+      })
+      .optional(),
     delivery: deliverySchema(mode).optional(),
   });
 }
@@ -118,19 +127,29 @@ export function triggerAnnotationIssues(annotations: Record<string, string>): Fi
 }
 
 /**
- * The channel a broker runs on: our annotation first, then Knative's (Kafka/KafkaNamespaced → kafka,
- * MTChannelBasedBroker → the platform default), else the platform default.
+ * The channel a broker runs on: our annotation first, then `spec.config` of kind `Channel`, then Knative's
+ * annotation (Kafka/KafkaNamespaced → kafka, MTChannelBasedBroker → the platform default), else the platform
+ * default.
  */
 export function brokerChannel(broker: Resource, platformDefault: ChannelName): ChannelName {
   const annotations = broker.metadata.annotations ?? {};
   const ours = annotations[BROKER_CLASS_ANNOTATION];
   if (ours !== undefined && (CHANNELS as readonly string[]).includes(ours)) return ours as ChannelName;
+  const config = (broker.spec as BrokerSpec | undefined)?.config;
+  if (config?.kind === CHANNEL_CONFIG_KIND && (CHANNELS as readonly string[]).includes(config.name)) {
+    return config.name as ChannelName;
+  }
   const knative = annotations[KNATIVE_BROKER_CLASS_ANNOTATION];
   if (knative !== undefined) {
     if ((CHANNELS as readonly string[]).includes(knative)) return knative as ChannelName;
     return KNATIVE_CLASSES[knative] ?? platformDefault;
   }
   return platformDefault;
+}
+
+/** Whether deleting the Broker leaves its stream/topic (and events) on the engine. */
+export function keepsTopic(broker: Resource): boolean {
+  return broker.metadata.annotations?.[KEEP_TOPIC_ANNOTATION] === 'true';
 }
 
 /** Flow control of one trigger, from its annotations (DESIGN §5). */

@@ -284,6 +284,16 @@ describe('validateResource', () => {
       brokerChannel(validateResource(broker({ 'eventing.elastic-serving.dev/broker.class': 'redis' })), 'memory'),
     ).toBe('redis');
     expect(brokerChannel(validateResource(broker({})), 'memory')).toBe('memory');
+    const configured = (name: string) =>
+      validateResource({
+        apiVersion: 'eventing.elastic-serving.dev/v1',
+        kind: 'Broker',
+        metadata: { name: 'b' },
+        spec: { config: { kind: 'Channel', name } },
+      });
+    expect(brokerChannel(configured('kafka'), 'memory')).toBe('kafka');
+    expect(brokerChannel(configured('redis'), 'nats')).toBe('redis');
+    expect(() => configured('rabbit')).toThrow(/spec.config.name/);
     expect(issuesOf(broker({ 'eventing.knative.dev/broker.class': 'RabbitMQBroker' })).issues[0]?.path).toBe(
       'metadata.annotations["eventing.knative.dev/broker.class"]',
     );

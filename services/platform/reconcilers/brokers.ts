@@ -1,6 +1,6 @@
 import type { EventLog } from '../../../brokers/contract.ts';
 import type { StatusPatch } from '../../controller/reconciler.ts';
-import { brokerChannel, type ChannelName } from '../../controller/resources/index.ts';
+import { brokerChannel, type ChannelName, keepsTopic } from '../../controller/resources/index.ts';
 import type { Resource } from '../../controller/resources/types.ts';
 import type { DeliverySpec } from '../../core/delivery/index.ts';
 import { ElasticServingError } from '../../core/errors.ts';
@@ -101,7 +101,8 @@ export async function reconcileBroker(broker: Resource, deps: BrokerReconcilerDe
   };
 }
 
+/** Stops serving the Broker and deletes its topic, unless the Broker asks to keep it (`broker.keep-topic`). */
 export async function removeBroker(broker: Resource, deps: BrokerReconcilerDeps): Promise<void> {
   const served = deps.registry.delete(broker.metadata.namespace ?? 'default', broker.metadata.name);
-  if (served) await served.log.deleteTopic(served.topic);
+  if (served && !keepsTopic(broker)) await served.log.deleteTopic(served.topic);
 }
