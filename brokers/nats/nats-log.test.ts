@@ -1,15 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { connect, headers, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CloudEvent, makeEvent } from '../../services/core/cloudevent.ts';
 import { BackendFullError, BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
 import { freePort } from '../../test/support/free-port.ts';
+import { type PrivateEngine, startPrivateEngine } from '../../test/support/private-engine.ts';
 import { createGroup, events, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { runEventLogConformance } from '../conformance/suite.ts';
 import { NATS_TEST_PREFIX_ENV, NATS_TEST_URL_ENV } from './nats-child-factory.ts';
@@ -23,7 +19,6 @@ const unique = (what: string) => `${what}-${(counter++).toString(36)}`;
 /** The stream name the adapter documents for a topic of `[a-z0-9-.]`: `.` is escaped as `_2E`. */
 const streamOf = (topic: string) => `${prefix}_${topic.replaceAll('.', '_2E')}`;
 const subjectOf = (topic: string) => `${prefix}.events.${topic.replaceAll('.', '_2E')}`;
-const servicesScript = fileURLToPath(new URL('../../deploy/local/services.sh', import.meta.url));
 
 process.env[NATS_TEST_URL_ENV] = engines.nats.url;
 process.env[NATS_TEST_PREFIX_ENV] = prefix;
@@ -259,25 +254,16 @@ await describeWithEngine('nats', 'NatsEventLog', () => {
   });
 
   describe('NatsEventLog against a private server that restarts', () => {
-    let dir: string;
-    let port: number;
-    const services = (command: 'up' | 'down') =>
-      promisify(execFile)(servicesScript, [command, 'nats'], {
-        env: { ...process.env, ES_SERVICES_DIR: dir, ES_NATS_PORT: String(port) },
-      });
-
+    let server: PrivateEngine;
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'es-nats-private-'));
-      port = await freePort();
-      await services('up');
+      server = await startPrivateEngine('nats');
     });
     afterAll(async () => {
-      await services('down').catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      await server?.destroy();
     });
 
     it('rejects appends while the server is down and resumes delivery after it is back, losing nothing', async () => {
-      const url = `nats://127.0.0.1:${port}`;
+      const { url } = server;
       const options = { servers: url, prefix, unavailableTimeoutMs: 500, reconnectMaxDelayMs: 500 };
       const log = new NatsEventLog(options);
       try {
@@ -292,7 +278,7 @@ await describeWithEngine('nats', 'NatsEventLog', () => {
 
         const other = new NatsEventLog(options);
         const otherSub = await other.subscribe(topic, unique('g'), async () => undefined);
-        await services('down');
+        await server.stop();
         await waitFor(() => !log.health().connected, 5000, 'health to say disconnected');
         const closing = Date.now();
         await otherSub.close(100);
@@ -305,7 +291,7 @@ await describeWithEngine('nats', 'NatsEventLog', () => {
         const late = new NatsEventLog(options);
         await expect(late.append(topic, events('late', 1))).rejects.toBeInstanceOf(BackendUnavailableError);
 
-        await services('up');
+        await server.start();
         await waitFor(() => log.health().connected && late.health().connected, 15_000, 'both logs to reconnect');
         const after = events('after', 10);
         // JetStream may take a moment to recover the stream after the server answers: resend like a client on 503.

@@ -3,10 +3,10 @@ import { afterAll, expect, it } from 'vitest';
 import { makeEvent } from '../../services/core/cloudevent.ts';
 import { BackendFullError, BackendUnavailableError } from '../../services/core/errors.ts';
 import { describeWithEngine } from '../../test/support/engines.ts';
+import { type PrivateEngine, startPrivateEngine } from '../../test/support/private-engine.ts';
 import { events, ids, recorder, sleep, waitFor } from '../conformance/helpers.ts';
 import { streamKey } from './options.ts';
 import { RedisEventLog } from './redis-log.ts';
-import { PrivateRedis } from './test-server.ts';
 
 /**
  * Outages, on a redis-server of this file's own (deploy/local/services.sh in a temporary directory): it is stopped,
@@ -20,13 +20,13 @@ const unique = (what: string) => `${what}-${(counter++).toString(36)}-${Math.ran
 
 // Gated on the shared engine: where it runs, services.sh has redis-server installed and starts ours without installing.
 await describeWithEngine('redis', 'a private redis-server that stops and starts', () => {
-  let server: PrivateRedis | undefined;
+  let server: PrivateEngine | undefined;
   afterAll(async () => {
-    await server?.remove();
+    await server?.destroy();
   });
 
   it('loses nothing when every connection is killed repeatedly while events flow', async () => {
-    server ??= await PrivateRedis.start();
+    server ??= await startPrivateEngine('redis');
     const log = new RedisEventLog({ url: server.url, prefix, logger: quiet, reconnectMinMs: 20 });
     const admin = new Redis(server.url, { protocol: 2 });
     try {
@@ -82,7 +82,7 @@ await describeWithEngine('redis', 'a private redis-server that stops and starts'
   });
 
   it('rejects with BackendFullError when Redis is out of memory, storing nothing of the refused batch', async () => {
-    server ??= await PrivateRedis.start();
+    server ??= await startPrivateEngine('redis');
     const log = new RedisEventLog({ url: server.url, prefix, logger: quiet });
     const admin = new Redis(server.url, { protocol: 2 });
     try {
@@ -111,7 +111,7 @@ await describeWithEngine('redis', 'a private redis-server that stops and starts'
   });
 
   it('reports the outage, rejects appends meanwhile, reconnects, and events flow again', async () => {
-    server ??= await PrivateRedis.start();
+    server ??= await startPrivateEngine('redis');
     const log = new RedisEventLog({
       url: server.url,
       prefix,
@@ -128,14 +128,14 @@ await describeWithEngine('redis', 'a private redis-server that stops and starts'
       await log.append(topic, events('before', 3));
       await waitFor(() => rec.deliveries.length === 3, 5000, 'events before the restart');
 
-      await server.down();
+      await server.stop();
       await waitFor(() => !log.health().connected, 5000, 'health to report the outage');
       expect(log.health().reason).toBeTruthy();
       const started = Date.now();
       await expect(log.append(topic, events('during', 1))).rejects.toBeInstanceOf(BackendUnavailableError);
       expect(Date.now() - started).toBeLessThan(2500);
 
-      await server.up();
+      await server.start();
       await waitFor(() => log.health().connected, 10_000, 'the reconnect');
       // The server kept nothing (no AOF): stream, group and the 3 earlier entries are gone, as the README says.
       const check = new Redis(server.url, { protocol: 2 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,9 +42,11 @@ export async function startPrivateEngine(
     env.ES_KAFKA_PORT = String(port);
     env.ES_KAFKA_CONTROLLER_PORT = String(await freePort());
     env.ES_KAFKA_HEAP = '256m';
-    // Reuse the jars the shared broker was started from instead of fetching them again.
-    mkdirSync(join(dir, 'kafka'), { recursive: true });
-    symlinkSync(SHARED_KAFKA_JARS, join(dir, 'kafka', 'jars'));
+    // Reuse the jars the shared broker was started from instead of fetching them again (when they are cached).
+    if (existsSync(join(SHARED_KAFKA_JARS, '.complete'))) {
+      mkdirSync(join(dir, 'kafka'), { recursive: true });
+      symlinkSync(SHARED_KAFKA_JARS, join(dir, 'kafka', 'jars'));
+    }
   }
   const script = (verb: 'up' | 'down') => run(SCRIPT, [verb, name], { env, timeout: 120_000 });
   const url =
