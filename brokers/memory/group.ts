@@ -2,7 +2,8 @@ import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { attributeString, EXT_PARTITION_KEY } from '../../services/core/cloudevent.ts';
 import { ElasticServingError } from '../../services/core/errors.ts';
 import type { EventHandler } from '../contract.ts';
-import { Deque } from './deque.ts';
+import { Deque } from '../deque.ts';
+import { KeyLanes } from '../key-lanes.ts';
 import type { Entry, Topic } from './topic.ts';
 
 /**
@@ -92,10 +93,8 @@ export class Group {
   readonly #members = new Set<Member>();
   #next = 0;
   readonly #ready = new Deque<Job>();
-  readonly #parked = new Map<string | undefined, Deque<Job>>();
-  readonly #busyKeys = new Set<string | undefined>();
+  readonly #lanes = new KeyLanes<Job>();
   readonly #delayed = new Set<Job>();
-  #parkedCount = 0;
   #pumpScheduled = false;
   #stopped = false;
 
@@ -192,7 +191,7 @@ export class Group {
   #take(): Job | undefined {
     const topic = this.topic;
     if (this.cursor < topic.firstSeq) this.cursor = topic.firstSeq;
-    while (this.cursor < topic.nextSeq && this.#parkedCount < MAX_PARKED) {
+    while (this.cursor < topic.nextSeq && this.#lanes.waiting < MAX_PARKED) {
       const entry = topic.get(this.cursor++)!;
       // A freed entry here predates this group (it joined from 'beginning' or replayed past it).
       if (entry.event === undefined) continue;
@@ -207,18 +206,10 @@ export class Group {
         ownsKey: false,
       };
       if (!this.ordered) return job;
-      if (!this.#busyKeys.has(job.key)) {
-        this.#busyKeys.add(job.key);
+      if (this.#lanes.admit(job.key, job)) {
         job.ownsKey = true;
         return job;
       }
-      let parked = this.#parked.get(job.key);
-      if (parked === undefined) {
-        parked = new Deque<Job>();
-        this.#parked.set(job.key, parked);
-      }
-      parked.push(job);
-      this.#parkedCount++;
     }
     return undefined;
   }
@@ -265,14 +256,8 @@ export class Group {
 
   #releaseKey(job: Job): void {
     job.ownsKey = false;
-    const parked = this.#parked.get(job.key);
-    const next = parked?.shift();
-    if (next === undefined) {
-      this.#busyKeys.delete(job.key);
-      return;
-    }
-    if (parked!.size === 0) this.#parked.delete(job.key);
-    this.#parkedCount--;
+    const next = this.#lanes.release(job.key);
+    if (next === undefined) return;
     next.ownsKey = true;
     this.#ready.push(next);
   }
@@ -310,7 +295,7 @@ export class Group {
   /** Every job taken from the log and not acknowledged. */
   #outstanding(): Job[] {
     const jobs: Job[] = [...this.#ready, ...this.#delayed];
-    for (const parked of this.#parked.values()) jobs.push(...parked);
+    jobs.push(...this.#lanes.waitingItems());
     for (const member of this.#members) jobs.push(...member.inflight);
     return jobs;
   }
@@ -324,25 +309,22 @@ export class Group {
     }
     this.#delayed.clear();
     this.#ready.clear();
-    this.#parked.clear();
-    this.#parkedCount = 0;
-    this.#busyKeys.clear();
+    this.#lanes.clear();
   }
 
   #switchMode(ordered: boolean): void {
     this.ordered = ordered;
-    this.#busyKeys.clear();
+    const parked = this.#lanes.waitingItems();
+    this.#lanes.clear();
     if (!ordered) {
-      for (const parked of this.#parked.values()) for (const job of parked) this.#ready.push(job);
-      this.#parked.clear();
-      this.#parkedCount = 0;
+      for (const job of parked) this.#ready.push(job);
       for (const job of this.#outstanding()) job.ownsKey = false;
       return;
     }
     // Events taken while unordered already hold their keys; more than one per key cannot be put back in order.
     for (const job of this.#outstanding()) {
       job.ownsKey = true;
-      this.#busyKeys.add(job.key);
+      this.#lanes.hold(job.key);
     }
   }
 

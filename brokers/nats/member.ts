@@ -1,9 +1,9 @@
 import { type Msg, nanos } from 'nats';
 import { attributeString, type CloudEvent, EXT_PARTITION_KEY } from '../../services/core/cloudevent.ts';
 import type { EventHandler } from '../contract.ts';
+import type { KeyLanes } from '../key-lanes.ts';
 import { decodeEvent, parseAckSubject } from './codec.ts';
 import type { Connection } from './connection.ts';
-import type { KeyLanes } from './key-lanes.ts';
 import type { NatsLogger } from './options.ts';
 import { Puller, type PullSettings } from './puller.ts';
 

@@ -2,6 +2,7 @@ import { DeliverPolicy } from 'nats';
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { BackendUnavailableError, ElasticServingError } from '../../services/core/errors.ts';
 import type { ChannelHealth, EventHandler, EventLog, ReplayFrom, SubscribeOptions, Subscription } from '../contract.ts';
+import { KeyLanes } from '../key-lanes.ts';
 import { resolveSubscribeOptions, SUBSCRIBE_DEFAULTS } from '../subscribe-options.ts';
 import {
   consumerLag,
@@ -17,7 +18,6 @@ import {
 import { encodeEvent } from './codec.ts';
 import { type Clients, Connection } from './connection.ts';
 import { isNoResponders, isStreamNotFound, toChannelError } from './errors.ts';
-import { KeyLanes } from './key-lanes.ts';
 import { type Delivery, type MemberSettings, PullMember } from './member.ts';
 import { durableName, type TopicNames, topicNames } from './names.ts';
 import { type NatsEventLogOptions, type ResolvedNatsOptions, resolveNatsOptions } from './options.ts';

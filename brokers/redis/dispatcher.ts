@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../../services/core/cloudevent.ts';
 import { attributeString, EXT_PARTITION_KEY } from '../../services/core/cloudevent.ts';
 import type { EventHandler } from '../contract.ts';
+import { KeyLanes } from '../key-lanes.ts';
 
 /**
  * Where an entry this subscriber holds (it is in this consumer's pending list) stands locally:
@@ -59,9 +60,7 @@ export class Dispatcher {
   readonly #handler: EventHandler;
   readonly #hooks: DispatcherHooks;
   #ready: Job[] = [];
-  readonly #parked = new Map<string | undefined, Job[]>();
-  readonly #busyKeys = new Set<string | undefined>();
-  #parkedCount = 0;
+  readonly #lanes = new KeyLanes<Job>();
   #running = 0;
   #claiming = 0;
   /** Handler calls not settled yet, superseded ones included: what close waits for. */
@@ -81,7 +80,7 @@ export class Dispatcher {
   }
 
   get parkedCount(): number {
-    return this.#parkedCount;
+    return this.#lanes.waiting;
   }
 
   /** Takes a newly read (or claimed) entry. */
@@ -100,19 +99,11 @@ export class Dispatcher {
       timer: undefined,
     };
     this.jobs.set(id, job);
-    if (this.#options.ordered && this.#busyKeys.has(job.key)) {
-      job.state = 'parked';
-      let parked = this.#parked.get(job.key);
-      if (parked === undefined) {
-        parked = [];
-        this.#parked.set(job.key, parked);
-      }
-      parked.push(job);
-      this.#parkedCount++;
-      return;
-    }
     if (this.#options.ordered) {
-      this.#busyKeys.add(job.key);
+      if (!this.#lanes.admit(job.key, job)) {
+        job.state = 'parked';
+        return;
+      }
       job.ownsKey = true;
     }
     this.#ready.push(job);
@@ -187,13 +178,9 @@ export class Dispatcher {
       case 'ready':
         this.#ready = this.#ready.filter((j) => j !== job);
         break;
-      case 'parked': {
-        const parked = this.#parked.get(job.key)!;
-        parked.splice(parked.indexOf(job), 1);
-        if (parked.length === 0) this.#parked.delete(job.key);
-        this.#parkedCount--;
+      case 'parked':
+        this.#lanes.remove((j) => j === job);
         break;
-      }
       default:
         break;
     }
@@ -269,9 +256,7 @@ export class Dispatcher {
       this.jobs.delete(job.id);
     }
     this.#ready = [];
-    this.#parked.clear();
-    this.#busyKeys.clear();
-    this.#parkedCount = 0;
+    this.#lanes.clear();
     this.#running = 0;
     this.#claiming = 0;
     return ids;
@@ -331,14 +316,8 @@ export class Dispatcher {
 
   #releaseKey(job: Job): void {
     job.ownsKey = false;
-    const parked = this.#parked.get(job.key);
-    const next = parked?.shift();
-    if (next === undefined) {
-      this.#busyKeys.delete(job.key);
-      return;
-    }
-    if (parked!.length === 0) this.#parked.delete(job.key);
-    this.#parkedCount--;
+    const next = this.#lanes.release(job.key);
+    if (next === undefined) return;
     next.ownsKey = true;
     next.state = 'ready';
     this.#ready.push(next);
