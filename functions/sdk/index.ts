@@ -12,6 +12,8 @@ export type {
   FunctionOptions,
   Handler,
   HandlerResult,
+  HttpAnswer,
+  HttpRequest,
   InitContext,
   Logger,
   SdkEvent,

@@ -209,4 +209,47 @@ describe('sdk serve', () => {
     expect(get.statusCode).toBe(405);
     await get.body.dump();
   });
+
+  it('sends requests that are not CloudEvents to options.http and CloudEvents to the handler', async () => {
+    const seen: string[] = [];
+    const url = await start(() => ({ via: 'handler' }), {
+      http: async (req) => {
+        seen.push(`${req.method} ${req.path} ${req.body?.toString() ?? ''}`);
+        if (req.path.startsWith('/missing')) return undefined;
+        if (req.path === '/boom') throw new NonRetriableError('bad input');
+        return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"via":"http"}' };
+      },
+    });
+    const get = await request(`${url}/v2/health/live?x=1`);
+    expect(get.statusCode).toBe(200);
+    expect(await get.body.json()).toEqual({ via: 'http' });
+    const postJson = await request(`${url}/v2/models/m/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"inputs":[]}',
+    });
+    expect(postJson.statusCode).toBe(200);
+    await postJson.body.dump();
+    const event = await post(url, binary(), '{}');
+    expect(event.status).toBe(200);
+    expect(JSON.parse(event.text)).toEqual({ via: 'handler' });
+    const structured = await post(
+      url,
+      { 'content-type': 'application/cloudevents+json' },
+      JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't' }),
+    );
+    expect(structured.status).toBe(200);
+    const missing = await request(`${url}/missing`);
+    expect(missing.statusCode).toBe(404);
+    expect(((await missing.body.json()) as { error: string }).error).toContain('no route for GET /missing');
+    const boom = await request(`${url}/boom`);
+    expect(boom.statusCode).toBe(400);
+    await boom.body.dump();
+    expect(seen).toEqual([
+      'GET /v2/health/live?x=1 ',
+      'POST /v2/models/m/infer {"inputs":[]}',
+      'GET /missing ',
+      'GET /boom ',
+    ]);
+  });
 });

@@ -11,6 +11,7 @@ import { type Logger, pino } from 'pino';
 import { asDefinition } from './define.ts';
 import { type Answer, errorAnswer, type Invoker, invoke } from './invoke.ts';
 import { LazyAbort } from './lazy-abort.ts';
+import { invokeHttp, isCloudEventRequest } from './raw-http.ts';
 import type { FunctionDefinition, Handler } from './types.ts';
 
 export interface ServeOptions {
@@ -90,13 +91,17 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
     res.end(answer.body);
   };
 
-  const onEvent = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, raw: boolean): void => {
     inFlight++;
     const abort = new LazyAbort();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort(new Error('caller closed the connection'));
     });
-    invoke(def, inv, { headers: req.headers, body, path: req.url ?? '/', abort })
+    const path = req.url ?? '/';
+    const answer = raw
+      ? invokeHttp(def, inv, { method: req.method ?? 'GET', path, headers: req.headers, body, abort })
+      : invoke(def, inv, { headers: req.headers, body, path, abort });
+    answer
       .then((answer) => write(res, answer))
       .catch((err: unknown) => write(res, errorAnswer(500, err instanceof Error ? err.message : String(err))))
       .finally(() => {
@@ -113,7 +118,9 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
       res.end(ok ? '{"status":"ready"}' : `{"status":"${draining ? 'draining' : 'starting'}"}`);
       return;
     }
-    if (req.method !== 'POST') {
+    // Raw routes answer even before `init` ends, so a function can serve its own health checks while loading.
+    const raw = def.options.http !== undefined && !isCloudEventRequest(req.method, req.headers);
+    if (req.method !== 'POST' && !raw) {
       write(
         res,
         errorAnswer(405, `method ${req.method} not allowed: POST a CloudEvent`, 'ES_ERR_METHOD_NOT_ALLOWED', {
@@ -123,7 +130,7 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
       req.resume();
       return;
     }
-    if (!ready) {
+    if (!ready && !raw) {
       write(res, errorAnswer(503, 'function is not ready yet', 'ES_ERR_NOT_READY', { 'retry-after': '1' }));
       req.resume();
       return;
@@ -153,7 +160,7 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
     });
     req.on('end', () => {
       if (rejected) return;
-      onEvent(req, res, size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      onRequest(req, res, size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), raw);
     });
   });
   // Longer than any client's idle timeout (undici: 4 s), so the client, never the server, closes idle sockets

@@ -86,6 +86,32 @@ export interface FunctionOptions {
    * @defaultValue undefined
    */
   init?: (ctx: InitContext) => Promise<void> | void;
+  /**
+   * Serves requests that are not CloudEvents (any method other than POST, or a POST with no `ce-specversion`
+   * header and a content type other than `application/cloudevents…`) — e.g. the Open Inference Protocol routes
+   * of the model server. Answering `undefined` sends 404. Without it such requests get 405 (not POST) or are
+   * read as CloudEvents (and fail validation).
+   * @defaultValue undefined
+   */
+  http?: (request: HttpRequest) => Promise<HttpAnswer | undefined> | HttpAnswer | undefined;
+}
+
+/** A plain HTTP request as `FunctionOptions.http` sees it. */
+export interface HttpRequest {
+  readonly method: string;
+  /** Path on the replica including the query string (the part after `/{ns}/{name}` on the gateway). */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer | undefined;
+  /** Aborted when the deadline passes or the caller goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** The answer to an `HttpRequest`; a string body is sent as UTF-8. */
+export interface HttpAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
 }
 
 /** What `defineFunction` returns and a handler module default-exports. */
