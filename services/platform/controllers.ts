@@ -8,6 +8,7 @@ import type { Router } from '../router/router.ts';
 import type { LocalRuntime } from '../runtime/supervisor.ts';
 import type { PingSourceRunner } from '../sources/ping/index.ts';
 import type { AddressBook } from './addresses.ts';
+import type { ModelConfigs } from './models/model-configs.ts';
 import {
   type BrokerReconcilerDeps,
   type BrokerRegistry,
@@ -15,7 +16,9 @@ import {
   removeBroker,
 } from './reconcilers/brokers.ts';
 import { reconcileFunction, removeFunction, type ServedFunction } from './reconcilers/functions.ts';
+import { reconcileInferenceService, removeInferenceService } from './reconcilers/inferenceservices.ts';
 import { reconcilePingSource, removePingSource, sinkBroker } from './reconcilers/pingsources.ts';
+import { reconcileTrainedModel, removeTrainedModel, trainedModelIsvc } from './reconcilers/trainedmodels.ts';
 import { reconcileTrigger, removeTrigger, sameName, triggerBroker, triggerFunction } from './reconcilers/triggers.ts';
 import type { PlatformScaling } from './scaling.ts';
 
@@ -36,6 +39,8 @@ export interface ControllerDeps {
   /** Subscribes to channel engines connecting or going away (Brokers on that channel are reconciled again). */
   onChannelChange(listener: (channel: ChannelName) => void): void;
   stateDir: string;
+  /** The model config file of each InferenceService's replicas. */
+  models: ModelConfigs;
   /** Directory a Function's relative `spec.handler` is resolved against. */
   handlerBase(handler: string): string;
 }
@@ -124,5 +129,31 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     },
     options,
   );
-  return [triggers, pingSources, brokers, functions];
+  const trainedModels = await runReconciler(
+    d.store,
+    'TrainedModel',
+    (tm, ctx) => reconcileTrainedModel(tm, { ...functionDeps, models: d.models, addresses: d.addresses }, ctx),
+    (tm) => removeTrainedModel(tm, { ...functionDeps, models: d.models, addresses: d.addresses }),
+    options,
+  );
+  const isvcChanged = (isvc: Resource) => {
+    functionChanged(isvc);
+    trainedModels.enqueueWhere((tm) => sameName(isvc, trainedModelIsvc(tm)));
+  };
+  const isvcDeps = { ...functionDeps, models: d.models, baseDir: process.cwd() };
+  const inferenceServices = await runReconciler(
+    d.store,
+    'InferenceService',
+    async (isvc, ctx) => {
+      const patch = await reconcileInferenceService(isvc, isvcDeps, ctx);
+      isvcChanged(isvc);
+      return patch;
+    },
+    async (isvc) => {
+      await removeInferenceService(isvc, isvcDeps);
+      isvcChanged(isvc);
+    },
+    options,
+  );
+  return [triggers, pingSources, brokers, functions, trainedModels, inferenceServices];
 }

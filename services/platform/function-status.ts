@@ -106,9 +106,10 @@ export async function markFunctionStatus(
   key: string,
   patch: StatusPatch,
   logger: Logger,
+  kind = 'Function',
 ): Promise<void> {
   const { namespace, name } = splitFunctionKey(key);
-  const ref = { kind: 'Function', namespace, name };
+  const ref = { kind, namespace, name };
   for (let attempt = 1; ; attempt++) {
     try {
       const fn = await store.get(ref);

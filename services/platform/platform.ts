@@ -21,6 +21,7 @@ import { startControllers } from './controllers.ts';
 import { loadDemo } from './demo.ts';
 import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
+import { ModelConfigs } from './models/model-configs.ts';
 import type { PlatformOptions, RunningPlatform } from './options.ts';
 import { BrokerRegistry } from './reconcilers/brokers.ts';
 import type { ServedFunction } from './reconcilers/functions.ts';
@@ -54,7 +55,9 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   const channels = new Channels(options, logger.child({ svc: 'channels' }));
   const registry = new BrokerRegistry();
   const router = new Router({ logger: logger.child({ svc: 'router' }), metrics });
-  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd(), warmPool: options.warmPool });
+  // Filled once the servers listen: replicas (the model deployer, batch workers) find the platform through it.
+  const platformEnv: Record<string, string> = {};
+  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd(), warmPool: options.warmPool, env: platformEnv });
   const functions = new Map<string, ServedFunction>();
   const scaling = new PlatformScaling({
     runtime,
@@ -98,6 +101,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     control: await listen(control, options.host, options.controlPort),
   };
   const addresses: AddressBook = { ingressUrl: urls.ingress, gatewayUrl: urls.gateway };
+  Object.assign(platformEnv, {
+    ES_CONTROL_URL: urls.control,
+    ES_INGRESS_URL: urls.ingress,
+    ES_GATEWAY_URL: urls.gateway,
+    ...(options.token ? { ES_CONTROL_TOKEN: options.token } : {}),
+  });
   const pings = new PingSourceRunner({ emit: postToSink, logger: logger.child({ svc: 'pingsource' }) });
   const rlog = logger.child({ svc: 'controller' });
 
@@ -116,6 +125,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     pings,
     onChannelChange: (listener) => channels.onHealthChange(listener),
     stateDir,
+    models: new ModelConfigs(stateDir),
     handlerBase: (handler) => (existsSync(resolve(process.cwd(), handler)) ? process.cwd() : PACKAGE_ROOT),
   });
   scaling.start();

@@ -105,7 +105,8 @@ export class PlatformScaling implements FunctionScaling {
   #logger: Logger;
   #tbc: number;
   #fixed = new Map<string, number>();
-  #served = new Set<string>();
+  /** Served functions by key, with the kind whose status shows their scale (Function or InferenceService). */
+  #served = new Map<string, string>();
   #queues = new Map<string, Map<string, QueueDepthSource>>();
   #written = new Map<string, Written>();
   #unsubscribe: (() => void)[] = [];
@@ -163,7 +164,7 @@ export class PlatformScaling implements FunctionScaling {
       metric: settings?.metric ?? 'concurrency',
       panicWindowMs: settings ? panicWindowMs(settings) : (d.stableWindowMs * d.panicWindowPercentage) / 100,
     });
-    this.#served.add(key);
+    this.#served.set(key, fn.kind);
     if (settings) {
       this.#fixed.delete(key);
       this.autoscaler.register(key, settings, { queueDepth: () => this.#queueDepth(key) });
@@ -285,7 +286,7 @@ export class PlatformScaling implements FunctionScaling {
     w.at = now;
     w.writing = true;
     const state = w;
-    void markFunctionStatus(this.#store, fn, patch, this.#logger).finally(() => {
+    void markFunctionStatus(this.#store, fn, patch, this.#logger, this.#served.get(fn)).finally(() => {
       state.writing = false;
       if (state.again) {
         state.again = false;

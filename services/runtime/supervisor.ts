@@ -42,6 +42,12 @@ export interface LocalRuntimeOptions extends Partial<ReplicaTimings> {
    * Started with the first deployment. @defaultValue 0
    */
   warmPool?: number;
+  /**
+   * Added to every replica's environment (under the Function's own `env`), read at each replica start, so the
+   * platform can fill it with addresses it learns after creating the runtime (ES_CONTROL_URL, ES_INGRESS_URL…).
+   * @defaultValue {}
+   */
+  env?: Record<string, string>;
 }
 
 const DEFAULT_TIMINGS: ReplicaTimings = {
@@ -69,6 +75,7 @@ export class LocalRuntime implements RuntimeActuator {
   #timings: ReplicaTimings;
   #stopGraceMs: number;
   #nodeArgs: string[];
+  #env: Record<string, string>;
   #functions = new Map<string, FunctionState>();
   #stopped = false;
   #warmPoolSize: number;
@@ -79,6 +86,7 @@ export class LocalRuntime implements RuntimeActuator {
     this.stateDir = resolve(this.#baseDir, options.stateDir ?? '.elastic-serving');
     this.#stopGraceMs = options.stopGraceMs ?? 10_000;
     this.#nodeArgs = options.nodeArgs ?? [];
+    this.#env = options.env ?? {};
     this.#warmPoolSize = options.warmPool ?? 0;
     const timings = { ...DEFAULT_TIMINGS };
     for (const key of Object.keys(DEFAULT_TIMINGS) as (keyof ReplicaTimings)[]) {
@@ -222,7 +230,7 @@ export class LocalRuntime implements RuntimeActuator {
     const logFile = this.logFile(fn, id);
     mkdirSync(join(logFile, '..'), { recursive: true });
     const env = replicaBaseEnv();
-    Object.assign(env, deployment.env, {
+    Object.assign(env, this.#env, deployment.env, {
       PORT: '0',
       HOST: '127.0.0.1',
       ES_FUNCTION_NAME: name,

@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './eventing.ts';
+export * from './inference.ts';
 export * from './kinds.ts';
 export * from './parse.ts';
 export * from './serving.ts';

@@ -1,13 +1,10 @@
 import type { z } from 'zod';
 import type { Strictness } from './common.ts';
 import { brokerAnnotationIssues, brokerSpecSchema, triggerAnnotationIssues, triggerSpecSchema } from './eventing.ts';
-import {
-  batchJobSpecSchema,
-  functionSpecSchema,
-  inferenceServiceSpecSchema,
-  trainedModelSpecSchema,
-} from './serving.ts';
-import { pingSourceSpecSchema } from './sources.ts';
+import { inferenceServiceSpecSchema, trainedModelSpecSchema } from './inference.ts';
+import { secretSpecSchema } from './secrets.ts';
+import { batchJobSpecSchema, functionSpecSchema } from './serving.ts';
+import { pingSourceSpecSchema, storageSourceSpecSchema } from './sources.ts';
 import type { FieldIssue } from './types.ts';
 
 /** Everything the store, the API and the CLI need to know about one kind, whatever group it is written in. */
@@ -65,6 +62,16 @@ export const KINDS: readonly KindInfo[] = [
     specSchema: pingSourceSpecSchema,
   },
   {
+    kind: 'StorageSource',
+    plural: 'storagesources',
+    singular: 'storagesource',
+    shortNames: [],
+    preferredApiVersion: `${SOURCES}/v1`,
+    apiVersions: [`${SOURCES}/v1`],
+    specRequired: true,
+    specSchema: storageSourceSpecSchema,
+  },
+  {
     kind: 'Function',
     plural: 'functions',
     singular: 'function',
@@ -103,6 +110,17 @@ export const KINDS: readonly KindInfo[] = [
     apiVersions: [`${SERVING}/v1alpha1`],
     specRequired: true,
     specSchema: batchJobSpecSchema,
+  },
+  {
+    // Kubernetes core v1 Secret: no group, no spec; its fields are checked by secretIssues (secrets.ts).
+    kind: 'Secret',
+    plural: 'secrets',
+    singular: 'secret',
+    shortNames: [],
+    preferredApiVersion: 'v1',
+    apiVersions: ['v1'],
+    specRequired: false,
+    specSchema: secretSpecSchema,
   },
 ];
 

@@ -154,18 +154,6 @@ export function functionSpecSchema(mode: Strictness) {
   });
 }
 
-/** Later issues flesh these out; for now only their outline is checked. */
-export function inferenceServiceSpecSchema(_mode: Strictness) {
-  return z.looseObject({});
-}
-
-export function trainedModelSpecSchema(_mode: Strictness) {
-  return z.looseObject({
-    inferenceService: nonEmpty,
-    model: z.looseObject({ storageUri: nonEmpty, framework: z.string().optional(), memory: z.unknown().optional() }),
-  });
-}
-
 export function batchJobSpecSchema(_mode: Strictness) {
   return z.looseObject({});
 }
