@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs and runs the messaging engines the nats, kafka and redis channels use, natively on loopback:
-#   nats-server -js (Debian package), redis-server (Debian package), and the real Apache Kafka broker in
-#   KRaft mode (its jars fetched from Maven Central through deploy/local/kafka/pom.xml; Java 17).
+# Installs and runs the engines the channels and storage sources use, natively on loopback:
+#   nats-server -js (Debian package), redis-server (Debian package), the real Apache Kafka broker in
+#   KRaft mode (its jars fetched from Maven Central through deploy/local/kafka/pom.xml; Java 17), and an
+#   S3-compatible server: Versity S3 Gateway (Apache-2.0) on a directory, built once with the Go toolchain.
 # Idempotent: `up` starts only what is not already answering.
 #
-#   deploy/local/services.sh up|down|status [nats|redis|kafka ...]
+#   deploy/local/services.sh up|down|status [nats|redis|kafka|s3 ...]
 #
 # Environment: ES_SERVICES_DIR (state: data, logs, pids; default .elastic-serving/services),
 #   ES_NATS_PORT (4222), ES_REDIS_PORT (6379), ES_KAFKA_PORT (9092), ES_KAFKA_CONTROLLER_PORT (9093),
-#   ES_KAFKA_HEAP (512m), ES_REDIS_PERSIST (1: append-only file synced on every write; default: no persistence).
+#   ES_KAFKA_HEAP (512m), ES_REDIS_PERSIST (1: append-only file synced on every write; default: no persistence),
+#   ES_S3_PORT (9000), ES_S3_ACCESS_KEY / ES_S3_SECRET_KEY (root keys; local defaults elastic-serving /
+#   elastic-serving-secret), ES_S3_EVENT_WEBHOOK_URL (send every bucket event there; must answer at start),
+#   ES_S3_BIN_DIR (where the built server is cached; default .elastic-serving/services/s3/bin, shared by
+#   instances with another ES_SERVICES_DIR).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,12 +25,19 @@ kafka_port="${ES_KAFKA_PORT:-9092}"
 kafka_controller_port="${ES_KAFKA_CONTROLLER_PORT:-9093}"
 kafka_heap="${ES_KAFKA_HEAP:-512m}"
 kafka_jars="$state/kafka/jars"
+s3_port="${ES_S3_PORT:-9000}"
+s3_access_key="${ES_S3_ACCESS_KEY:-elastic-serving}"
+s3_secret_key="${ES_S3_SECRET_KEY:-elastic-serving-secret}"
+s3_bin_dir="${ES_S3_BIN_DIR:-$root/.elastic-serving/services/s3/bin}"
+# Apache-2.0. MinIO would send the same kind of notifications, but it is AGPL-3.0 (see docs/storage.md).
+s3_module="github.com/versity/versitygw/cmd/versitygw"
+s3_version="v1.8.0"
 
 say() { printf '[services] %s\n' "$*"; }
 fail() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -155,6 +167,40 @@ up_kafka() {
   say "kafka  listening on 127.0.0.1:$kafka_port (KRaft single node, $(basename "$(ls "$kafka_jars"/kafka_2.13-*.jar)" .jar))"
 }
 
+build_s3() {
+  if [ -x "$s3_bin_dir/versitygw" ] && [ "$(cat "$s3_bin_dir/.version" 2>/dev/null)" = "$s3_version" ]; then return; fi
+  command -v go >/dev/null || fail "s3 needs the Go toolchain (go 1.25 or later) to build $s3_module@$s3_version"
+  say "building the S3 test server $s3_module@$s3_version with $(go version | cut -d' ' -f3) (once; a few minutes)"
+  mkdir -p "$s3_bin_dir"
+  local tmp
+  tmp="$(mktemp -d "$s3_bin_dir/.build.XXXXXX")"
+  if ! GOBIN="$tmp" go install "$s3_module@$s3_version" >"$s3_bin_dir/build.log" 2>&1; then
+    rm -rf "$tmp"
+    tail -n 30 "$s3_bin_dir/build.log" >&2
+    fail "could not build $s3_module@$s3_version (log: $s3_bin_dir/build.log)"
+  fi
+  mv -f "$tmp/versitygw" "$s3_bin_dir/versitygw"
+  rm -rf "$tmp"
+  echo "$s3_version" >"$s3_bin_dir/.version"
+}
+
+up_s3() {
+  if port_open "$s3_port"; then say "s3     already answering on http://127.0.0.1:$s3_port"; return; fi
+  build_s3
+  mkdir -p "$state/s3/data" "$state/s3/meta"
+  # Metadata in a sidecar directory, so the data directory needs no extended-attribute support.
+  local args=(--port "127.0.0.1:$s3_port" --region us-east-1 --quiet)
+  [ -n "${ES_S3_EVENT_WEBHOOK_URL:-}" ] && args+=(--event-webhook-url "$ES_S3_EVENT_WEBHOOK_URL")
+  # Keys through the environment, never argv: `ps` shows argv to every user.
+  (
+    export ROOT_ACCESS_KEY="$s3_access_key" ROOT_SECRET_KEY="$s3_secret_key"
+    start_detached "$state/s3/pid" "$state/s3/server.log" \
+      "$s3_bin_dir/versitygw" "${args[@]}" posix --sidecar "$state/s3/meta" "$state/s3/data"
+  )
+  wait_port s3 "$s3_port" 30 "$state/s3/server.log"
+  say "s3     listening on http://127.0.0.1:$s3_port (Versity S3 Gateway $s3_version, path-style, region us-east-1, buckets in $state/s3/data)"
+}
+
 down_one() { # name
   local pidfile="$state/$1/pid"
   [ -f "$pidfile" ] || { say "$1 not started by this script"; return; }
@@ -176,7 +222,7 @@ status_one() { # name port
 command="${1:-}"
 shift || true
 engines=("$@")
-[ ${#engines[@]} -eq 0 ] && engines=(nats redis kafka)
+[ ${#engines[@]} -eq 0 ] && engines=(nats redis kafka s3)
 
 case "$command" in
   up)

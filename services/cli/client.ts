@@ -103,7 +103,9 @@ export class ControlClient {
   static path(gv: GroupVersion, plural: string, namespace: string | undefined, name?: string): string {
     const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
     const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
-    return `/apis/${gv.group}/${gv.version}${ns}/${plural}${tail}`;
+    // The core group (Secret) is served under /api/{version}, as in Kubernetes.
+    const base = gv.group === '' ? `/api/${gv.version}` : `/apis/${gv.group}/${gv.version}`;
+    return `${base}${ns}/${plural}${tail}`;
   }
 
   /** GET one object; `undefined` when it does not exist. */

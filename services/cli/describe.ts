@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { ResourceObject } from './client.ts';
-import { conditions, field, humanAge, redact, renderTable } from './format.ts';
+import { conditions, field, humanAge, isSecret, redact, renderTable, secretSizes } from './format.ts';
 
 function indent(text: string, by: string): string {
   return text
@@ -18,7 +18,7 @@ function keyValues(map: Record<string, string> | undefined): string {
 
 /**
  * kubectl-describe-style summary: identity, address, spec (secret env values redacted), the rest of status,
- * and the conditions as a table.
+ * and the conditions as a table. A Secret shows its type and each key's size, never a value.
  */
 export function describeObject(object: ResourceObject, now: number = Date.now()): string {
   const shown = redact(object);
@@ -33,10 +33,17 @@ export function describeObject(object: ResourceObject, now: number = Date.now())
     `Created:      ${meta.creationTimestamp ? `${meta.creationTimestamp} (${humanAge(meta.creationTimestamp, now)} ago)` : '<unknown>'}`,
   ];
   if (meta.resourceVersion) lines.push(`Version:      ${meta.resourceVersion}`);
-  lines.push(`Address:      ${address || '<none>'}`);
-  const rest = Object.fromEntries(
-    Object.entries(shown).filter(([k]) => !['apiVersion', 'kind', 'metadata', 'status'].includes(k)),
-  );
+  if (!isSecret(object)) lines.push(`Address:      ${address || '<none>'}`);
+  const skipped = ['apiVersion', 'kind', 'metadata', 'status', ...(isSecret(object) ? ['data', 'stringData'] : [])];
+  const rest = Object.fromEntries(Object.entries(shown).filter(([k]) => !skipped.includes(k)));
+  if (isSecret(object)) {
+    // Like kubectl: sizes only. Unlike kubectl, `get -o yaml` never shows the values either (format.ts).
+    const sizes = secretSizes(object);
+    lines.push(`Type:         ${typeof object.type === 'string' ? object.type : 'Opaque'}`);
+    delete rest.type;
+    lines.push(sizes.length === 0 ? 'Data:         <none>' : 'Data:');
+    for (const [key, bytes] of sizes) lines.push(`  ${key}:  ${bytes} bytes`);
+  }
   for (const [key, value] of Object.entries(rest)) {
     const title = key.charAt(0).toUpperCase() + key.slice(1);
     lines.push(`${title}:`, indent(stringify(value, { lineWidth: 0 }), '  '));
@@ -45,7 +52,9 @@ export function describeObject(object: ResourceObject, now: number = Date.now())
   if (Object.keys(otherStatus).length > 0)
     lines.push('Status:', indent(stringify(otherStatus, { lineWidth: 0 }), '  '));
   const conds = conditions(shown);
-  if (conds.length === 0) lines.push('Conditions:   <none> (not reconciled yet)');
+  if (isSecret(object)) {
+    // Nothing reconciles a Secret, so there are no conditions to wait for.
+  } else if (conds.length === 0) lines.push('Conditions:   <none> (not reconciled yet)');
   else {
     const table = renderTable(
       ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],

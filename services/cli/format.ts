@@ -139,6 +139,10 @@ const KIND_COLUMNS: Record<string, Column[]> = {
     { header: 'URL', cell: (o) => first(o, 'status.url', 'status.address.url') },
   ],
   BatchJob: [{ header: 'PHASE', cell: (o) => first(o, 'status.phase') }],
+  Secret: [
+    { header: 'TYPE', cell: (o) => field(o, 'type') || 'Opaque' },
+    { header: 'DATA', cell: (o) => String(secretSizes(o).length) },
+  ],
 };
 
 /** Extra columns of `-o wide`. */
@@ -146,6 +150,9 @@ const WIDE_COLUMNS: Record<string, Column[]> = {
   Trigger: [{ header: 'SUBSCRIBER', cell: (o) => destination(o, 'spec.subscriber') }],
   Function: [{ header: 'HANDLER', cell: (o) => first(o, 'spec.handler', 'spec.image') }],
 };
+
+/** Kinds nothing reconciles: no Ready condition will ever come, so their tables have no READY/REASON. */
+const UNRECONCILED_KINDS: ReadonlySet<string> = new Set(['Secret']);
 
 /** Options of `formatTable`. */
 export interface TableOptions {
@@ -160,13 +167,13 @@ export interface TableOptions {
 /** The `get` table for objects of one kind: NAME, kind columns, AGE, READY, REASON (Knative's order). */
 export function formatTable(kind: string, objects: readonly ResourceObject[], options: TableOptions = {}): string {
   const columns = [...(KIND_COLUMNS[kind] ?? []), ...(options.wide ? (WIDE_COLUMNS[kind] ?? []) : [])];
+  const reconciled = !UNRECONCILED_KINDS.has(kind);
   const headers = [
     ...(options.allNamespaces ? ['NAMESPACE'] : []),
     'NAME',
     ...columns.map((c) => c.header),
     'AGE',
-    'READY',
-    'REASON',
+    ...(reconciled ? ['READY', 'REASON'] : []),
     ...(options.wide ? ['APIVERSION'] : []),
   ];
   const rows = objects.map((o) => [
@@ -174,7 +181,7 @@ export function formatTable(kind: string, objects: readonly ResourceObject[], op
     o.metadata.name,
     ...columns.map((c) => c.cell(o)),
     humanAge(o.metadata.creationTimestamp, options.now),
-    ...readyCells(o),
+    ...(reconciled ? readyCells(o) : []),
     ...(options.wide ? [o.apiVersion] : []),
   ]);
   return renderTable(headers, rows);
@@ -202,13 +209,40 @@ function redactWalk(value: unknown): unknown {
   return out;
 }
 
+function hideValues(map: unknown): unknown {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) return map;
+  return Object.fromEntries(Object.keys(map).map((k) => [k, REDACTED]));
+}
+
+/** Whether `object` is a Kubernetes core Secret (whose top-level `data`/`stringData` hold the values). */
+export function isSecret(object: { apiVersion?: unknown; kind?: unknown }): boolean {
+  return object.kind === 'Secret' && (object.apiVersion === 'v1' || object.apiVersion === undefined);
+}
+
 /**
- * A copy with secret-looking env values hidden: under `spec`, every `env` (a `{name, value}` list or a
- * name→value map) whose name matches /token|password|secret|key/i shows `***REDACTED***`.
+ * A copy with secrets hidden: a Secret's `data` and `stringData` values (keys stay visible; kubectl would show
+ * them, we never print them), and under `spec` every `env` (a `{name, value}` list or a name→value map) whose
+ * name matches /token|password|secret|key/i. Hidden values show `***REDACTED***`.
  */
 export function redact(object: ResourceObject): ResourceObject {
-  if (object.spec === undefined) return object;
-  return { ...object, spec: redactWalk(object.spec) as Record<string, unknown> };
+  let out = object;
+  if (isSecret(object) && (object.data !== undefined || object.stringData !== undefined)) {
+    out = { ...out };
+    if (object.data !== undefined) out.data = hideValues(object.data);
+    if (object.stringData !== undefined) out.stringData = hideValues(object.stringData);
+  }
+  if (out.spec === undefined) return out;
+  return { ...out, spec: redactWalk(out.spec) as Record<string, unknown> };
+}
+
+/** Each value of a Secret and its size in bytes (decoded), `stringData` over `data`; values never leave here. */
+export function secretSizes(object: ResourceObject): [string, number][] {
+  const sizes = new Map<string, number>();
+  const entries = (map: unknown) =>
+    typeof map === 'object' && map !== null && !Array.isArray(map) ? Object.entries(map) : [];
+  for (const [k, v] of entries(object.data)) if (typeof v === 'string') sizes.set(k, Buffer.byteLength(v, 'base64'));
+  for (const [k, v] of entries(object.stringData)) if (typeof v === 'string') sizes.set(k, Buffer.byteLength(v));
+  return [...sizes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Output formats of `get`. */
@@ -221,7 +255,9 @@ export function formatObjects(
   asList: boolean,
 ): string {
   if (format === 'name') {
-    return objects.map((o) => `${o.kind.toLowerCase()}.${o.apiVersion.split('/')[0]}/${o.metadata.name}\n`).join('');
+    // Core kinds (apiVersion `v1`, no group) print as `secret/name`, as kubectl does.
+    const group = (o: ResourceObject) => (o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : '');
+    return objects.map((o) => `${o.kind.toLowerCase()}${group(o)}/${o.metadata.name}\n`).join('');
   }
   const shown = objects.map(redact);
   const value = !asList && shown.length === 1 ? shown[0] : { apiVersion: 'v1', kind: 'List', items: shown };

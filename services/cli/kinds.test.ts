@@ -49,12 +49,13 @@ describe('resolveKind', () => {
 });
 
 describe('apiVersion and plurals', () => {
-  it('splits group/version and refuses core or malformed versions', () => {
+  it('splits group/version, takes the core v1, and refuses malformed versions', () => {
     expect(parseApiVersion('serving.elastic-serving.dev/v1alpha1')).toEqual({
       group: 'serving.elastic-serving.dev',
       version: 'v1alpha1',
     });
-    expect(() => parseApiVersion('v1')).toThrow(UsageError);
+    expect(parseApiVersion('v1')).toEqual({ group: '', version: 'v1' });
+    expect(() => parseApiVersion('v2')).toThrow(UsageError);
     expect(() => parseApiVersion('a/b/c')).toThrow(UsageError);
   });
 

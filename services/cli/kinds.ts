@@ -26,6 +26,7 @@ const ES_SERVING: GroupVersion = { group: 'serving.elastic-serving.dev', version
 const ES_SERVING_ALPHA: GroupVersion = { group: 'serving.elastic-serving.dev', version: 'v1alpha1' };
 const KSERVE_V1BETA1: GroupVersion = { group: 'serving.kserve.io', version: 'v1beta1' };
 const KSERVE_V1ALPHA1: GroupVersion = { group: 'serving.kserve.io', version: 'v1alpha1' };
+const CORE_V1: GroupVersion = { group: '', version: 'v1' };
 
 export const KINDS: readonly KindInfo[] = [
   { kind: 'Broker', plural: 'brokers', singular: 'broker', shortNames: ['brk'], groups: [ES_EVENTING, KN_EVENTING] },
@@ -56,6 +57,7 @@ export const KINDS: readonly KindInfo[] = [
     groups: [ES_SERVING_ALPHA, KSERVE_V1ALPHA1],
   },
   { kind: 'BatchJob', plural: 'batchjobs', singular: 'batchjob', shortNames: ['bj'], groups: [ES_SERVING_ALPHA] },
+  { kind: 'Secret', plural: 'secrets', singular: 'secret', shortNames: [], groups: [CORE_V1] },
 ];
 
 /** What `get triggers.eventing.knative.dev` and friends resolve to: a kind, narrowed to the groups asked for. */
@@ -94,8 +96,9 @@ export function resolveKind(typed: string): ResolvedKind {
   return { info, groups };
 }
 
-/** Splits an apiVersion (`group/version`; a bare `v1` is the core group, which we do not serve). */
+/** Splits an apiVersion (`group/version`; a bare `v1` is the core group, where Secret lives). */
 export function parseApiVersion(apiVersion: string): GroupVersion {
+  if (apiVersion === 'v1') return { group: '', version: 'v1' };
   const slash = apiVersion.indexOf('/');
   if (slash <= 0 || slash === apiVersion.length - 1 || apiVersion.indexOf('/', slash + 1) !== -1) {
     throw new UsageError(`apiVersion "${apiVersion}" must be group/version, e.g. eventing.elastic-serving.dev/v1`);
@@ -118,5 +121,5 @@ export function pluralForKind(kind: string): string {
 
 /** kubectl's `trigger.eventing.knative.dev` form, used in every line the CLI prints about an object. */
 export function qualifiedKind(kind: string, group: string): string {
-  return `${kind.toLowerCase()}.${group}`;
+  return group === '' ? kind.toLowerCase() : `${kind.toLowerCase()}.${group}`;
 }

@@ -28,9 +28,10 @@ describe('parseManifestText', () => {
 describe('manifestProblems', () => {
   it('reports every missing required field', () => {
     expect(manifestProblems({ kind: 'Trigger' })).toEqual(['apiVersion: required', 'metadata.name: required']);
-    expect(manifestProblems({ apiVersion: 'v1', kind: 'X', metadata: { name: 'x' } })).toEqual([
-      'apiVersion: "v1" must be group/version',
+    expect(manifestProblems({ apiVersion: 'v2', kind: 'X', metadata: { name: 'x' } })).toEqual([
+      'apiVersion: "v2" must be group/version (or v1 for a Secret)',
     ]);
+    expect(manifestProblems({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } })).toEqual([]);
     expect(manifestProblems('text')).toEqual(['document must be a mapping, got string']);
     expect(
       manifestProblems(JSON.parse(JSON.stringify({ apiVersion: 'a/b', kind: 'K', metadata: { name: 'n' } }))),

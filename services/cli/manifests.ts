@@ -48,7 +48,9 @@ export function manifestProblems(value: unknown): string[] {
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof v.apiVersion !== 'string' || v.apiVersion === '') problems.push('apiVersion: required');
-  else if (!/^[^/]+\/[^/]+$/.test(v.apiVersion)) problems.push(`apiVersion: "${v.apiVersion}" must be group/version`);
+  // A bare `v1` is the core group (Secret); every other kind names its group.
+  else if (!/^([^/]+\/[^/]+|v1)$/.test(v.apiVersion))
+    problems.push(`apiVersion: "${v.apiVersion}" must be group/version (or v1 for a Secret)`);
   if (typeof v.kind !== 'string' || v.kind === '') problems.push('kind: required');
   const meta = v.metadata;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) problems.push('metadata.name: required');

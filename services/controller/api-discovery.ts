@@ -9,6 +9,8 @@ const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 function groups(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const gv of servedGroupVersions()) {
+    // The core group (Secret) is served at /api, not listed among the named groups.
+    if (gv.group === '') continue;
     const versions = out.get(gv.group) ?? [];
     versions.push(gv.version);
     out.set(gv.group, versions);
@@ -59,6 +61,11 @@ export function apiResourceList(group: string, version: string) {
       },
     ]),
   };
+}
+
+/** `/api`: the core group's versions. */
+export function coreApiVersions() {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
 }
 
 /** The kind served at `/apis/{group}/{version}/.../{plural}`, if any. */

@@ -8,7 +8,7 @@ import Fastify, {
 import { parse as parseYaml } from 'yaml';
 import { ElasticServingError } from '../core/errors.ts';
 import { bearerMatches, PUBLIC_PATHS } from './api-auth.ts';
-import { apiGroupDoc, apiGroupList, apiResourceList, kindAt } from './api-discovery.ts';
+import { apiGroupDoc, apiGroupList, apiResourceList, coreApiVersions, kindAt } from './api-discovery.ts';
 import { type LogApiOptions, registerLogRoute } from './api-logs.ts';
 import { failure, statusFromError } from './api-status.ts';
 import { streamWatch } from './api-watch.ts';
@@ -33,7 +33,8 @@ export interface ControlApiOptions extends LogApiOptions {
 }
 
 interface Params {
-  group: string;
+  /** Absent on core-group routes (`/api/v1/…`). */
+  group?: string;
   version: string;
   namespace?: string;
   plural: string;
@@ -67,8 +68,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** `group/version`, or the bare version for the core group (`v1`). */
+function apiVersionOf(params: Params): string {
+  return params.group === undefined || params.group === '' ? params.version : `${params.group}/${params.version}`;
+}
+
 function resolve(params: Params): KindInfo {
-  const info = kindAt(params.group, params.version, params.plural);
+  const info = kindAt(params.group ?? '', params.version, params.plural);
   if (info === undefined)
     throw new ElasticServingError('ES_ERR_NOT_FOUND', 'the server could not find the requested resource');
   return info;
@@ -83,10 +89,10 @@ function isTrue(value: string | undefined): boolean {
  * Kubernetes API server does.
  */
 function bodyFor(req: Req, info: KindInfo): Record<string, unknown> {
-  const { group, version, namespace, name } = req.params;
+  const { namespace, name } = req.params;
   const body = req.body;
   if (!isRecord(body)) throw badRequest('the request body must be a JSON or YAML object');
-  const apiVersion = `${group}/${version}`;
+  const apiVersion = apiVersionOf(req.params);
   body.apiVersion ??= apiVersion;
   body.kind ??= info.kind;
   if (body.apiVersion !== apiVersion) {
@@ -182,6 +188,15 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     reply.code(404).send(failure(404, 'the server could not find the requested resource'));
   });
 
+  // Named groups live under /apis/{group}/{version}, the core group (Secret) under /api/{version}, as in Kubernetes.
+  const route = (
+    method: 'get' | 'post' | 'put' | 'patch' | 'delete',
+    tail: string,
+    handler: (req: Req, reply: FastifyReply) => Promise<unknown>,
+  ) => {
+    for (const prefix of ['/apis/:group/:version', '/api/:version']) app[method](`${prefix}${tail}`, handler);
+  };
+
   app.get('/healthz', async () => 'ok');
   app.get('/version', async () => ({
     major: '1',
@@ -192,6 +207,13 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
   app.get('/apis', async () => apiGroupList());
   app.get<{ Params: { group: string } }>('/apis/:group', async (req) => {
     const doc = apiGroupDoc(req.params.group);
+    if (doc === undefined)
+      throw new ElasticServingError('ES_ERR_NOT_FOUND', 'the server could not find the requested resource');
+    return doc;
+  });
+  app.get('/api', async () => coreApiVersions());
+  app.get<{ Params: { version: string } }>('/api/:version', async (req) => {
+    const doc = apiResourceList('', req.params.version);
     if (doc === undefined)
       throw new ElasticServingError('ES_ERR_NOT_FOUND', 'the server could not find the requested resource');
     return doc;
@@ -224,16 +246,16 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     }
     const { items, resourceVersion } = await store.list(info.kind, namespace);
     return {
-      apiVersion: `${req.params.group}/${req.params.version}`,
+      apiVersion: apiVersionOf(req.params),
       kind: `${info.kind}List`,
       metadata: { resourceVersion },
       items: items.filter(selector),
     };
   };
-  app.get('/apis/:group/:version/:plural', list);
-  app.get('/apis/:group/:version/namespaces/:namespace/:plural', list);
+  route('get', '/:plural', list);
+  route('get', '/namespaces/:namespace/:plural', list);
 
-  app.post('/apis/:group/:version/namespaces/:namespace/:plural', async (req: Req, reply) => {
+  route('post', '/namespaces/:namespace/:plural', async (req: Req, reply) => {
     const info = resolve(req.params);
     const body = bodyFor(req, info);
     check(body);
@@ -252,18 +274,18 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     if (found === undefined) throw new NotFoundError(info.kind, namespace, name);
     return found;
   };
-  app.get('/apis/:group/:version/namespaces/:namespace/:plural/:name', getOne);
-  app.get('/apis/:group/:version/namespaces/:namespace/:plural/:name/status', getOne);
+  route('get', '/namespaces/:namespace/:plural/:name', getOne);
+  route('get', '/namespaces/:namespace/:plural/:name/status', getOne);
   registerLogRoute(app, opts, openWatches);
 
-  app.put('/apis/:group/:version/namespaces/:namespace/:plural/:name', async (req: Req) => {
+  route('put', '/namespaces/:namespace/:plural/:name', async (req: Req) => {
     const info = resolve(req.params);
     const body = bodyFor(req, info);
     check(body);
     return store.apply(body, { mode: 'update', dryRun: req.query.dryRun !== undefined });
   });
 
-  app.patch('/apis/:group/:version/namespaces/:namespace/:plural/:name', async (req: Req) => {
+  route('patch', '/namespaces/:namespace/:plural/:name', async (req: Req) => {
     const info = resolve(req.params);
     const { namespace, name } = req.params as Required<Params>;
     const dryRun = req.query.dryRun !== undefined;
@@ -292,7 +314,7 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     }
   });
 
-  app.delete('/apis/:group/:version/namespaces/:namespace/:plural/:name', async (req: Req) => {
+  route('delete', '/namespaces/:namespace/:plural/:name', async (req: Req) => {
     const info = resolve(req.params);
     const { namespace, name } = req.params as Required<Params>;
     const body = isRecord(req.body) ? req.body : {};
@@ -306,7 +328,7 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     );
   });
 
-  app.put('/apis/:group/:version/namespaces/:namespace/:plural/:name/status', async (req: Req) => {
+  route('put', '/namespaces/:namespace/:plural/:name/status', async (req: Req) => {
     const info = resolve(req.params);
     const { namespace, name } = req.params as Required<Params>;
     const body = bodyFor(req, info);
@@ -319,7 +341,7 @@ export const controlApi: FastifyPluginAsync<ControlApiOptions> = async (app, opt
     );
   });
 
-  app.patch('/apis/:group/:version/namespaces/:namespace/:plural/:name/status', async (req: Req) => {
+  route('patch', '/namespaces/:namespace/:plural/:name/status', async (req: Req) => {
     const info = resolve(req.params);
     const { namespace, name } = req.params as Required<Params>;
     const current = await store.get({ kind: info.kind, namespace, name });

@@ -34,7 +34,8 @@ const DEFAULT_NAMESPACE = 'default';
 function collectionPath(apiVersion: string, plural: string, namespace: string | undefined): string {
   const { group, version } = splitApiVersion(apiVersion);
   const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
-  return `/apis/${group}/${version}${ns}/${plural}`;
+  // The core group (Secret) is served under /api/{version}, as in Kubernetes.
+  return `${group === '' ? `/api/${version}` : `/apis/${group}/${version}`}${ns}/${plural}`;
 }
 
 function objectPath(apiVersion: string, info: KindInfo, namespace: string, name: string): string {

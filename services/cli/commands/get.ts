@@ -6,6 +6,9 @@ import { formatObjects, formatTable, type OutputFormat } from '../format.ts';
 import { KINDS, type ResolvedKind, resolveKind } from '../kinds.ts';
 import { findByName, listKind, notFound } from '../lookup.ts';
 
+/** What `get all` lists: like kubectl, every kind but Secrets. */
+const ALL_KINDS = KINDS.filter((k) => k.kind !== 'Secret');
+
 interface GetOptions {
   output?: Exclude<OutputFormat, 'table'>;
   allNamespaces?: boolean;
@@ -70,10 +73,10 @@ export function registerGet(program: Command, ctx: CommandContext): void {
         const scope = opts.allNamespaces ? undefined : namespace;
         const client = ctx.client(command);
         const lists = await Promise.all(
-          KINDS.map((info) => listKind(client, { info, groups: info.groups }, scope, { allowUnserved: true })),
+          ALL_KINDS.map((info) => listKind(client, { info, groups: info.groups }, scope, { allowUnserved: true })),
         );
         lists.forEach((found, i) => {
-          const info = KINDS[i]!;
+          const info = ALL_KINDS[i]!;
           if (found.length === 0) return;
           objects.push(...found);
           sections.push(`${info.plural}\n${render(info.kind, found, opts, true)}`);

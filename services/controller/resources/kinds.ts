@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Strictness } from './common.ts';
 import { brokerAnnotationIssues, brokerSpecSchema, triggerAnnotationIssues, triggerSpecSchema } from './eventing.ts';
 import { inferenceServiceSpecSchema, trainedModelSpecSchema } from './inference.ts';
-import { secretSpecSchema } from './secrets.ts';
+import { secretIssues, secretSpecSchema } from './secrets.ts';
 import { batchJobSpecSchema, functionSpecSchema } from './serving.ts';
 import { pingSourceSpecSchema, storageSourceSpecSchema } from './sources.ts';
 import type { FieldIssue } from './types.ts';
@@ -22,6 +22,8 @@ export interface KindInfo {
   specRequired: boolean;
   specSchema(mode: Strictness): z.ZodType;
   annotationIssues?(annotations: Record<string, string>): FieldIssue[];
+  /** Checks of fields outside `spec`, for kinds that keep their content at the top level (Secret). */
+  topLevelIssues?(obj: Record<string, unknown>): FieldIssue[];
 }
 
 export const EVENTING = 'eventing.elastic-serving.dev';
@@ -121,6 +123,7 @@ export const KINDS: readonly KindInfo[] = [
     apiVersions: ['v1'],
     specRequired: false,
     specSchema: secretSpecSchema,
+    topLevelIssues: secretIssues,
   },
 ];
 

@@ -115,6 +115,7 @@ export function checkResource(obj: unknown, hooks: ValidationHooks = {}): { info
   const annotations = (obj.metadata as { annotations?: Record<string, string> }).annotations;
   if (annotations !== undefined && info.annotationIssues !== undefined)
     issues.push(...info.annotationIssues(annotations));
+  if (info.topLevelIssues !== undefined) issues.push(...info.topLevelIssues(obj));
 
   if (issues.length === 0 && isRecord(obj.spec)) {
     if (info.kind === 'Trigger' && hooks.validateTriggerFilter !== undefined) {
