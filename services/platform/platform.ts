@@ -19,6 +19,7 @@ import type { AddressBook } from './addresses.ts';
 import { Channels } from './channels.ts';
 import { startControllers } from './controllers.ts';
 import { loadDemo } from './demo.ts';
+import { DEMO_BUCKET, placeDemoModel } from './demo-model.ts';
 import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
 import { ModelConfigs } from './models/model-configs.ts';
@@ -105,6 +106,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     ES_CONTROL_URL: urls.control,
     ES_INGRESS_URL: urls.ingress,
     ES_GATEWAY_URL: urls.gateway,
+    // The AWS SDK (s3:// models and buckets) warns once per process about Node 20's end of support.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(options.token ? { ES_CONTROL_TOKEN: options.token } : {}),
   });
   const pings = new PingSourceRunner({ emit: postToSink, logger: logger.child({ svc: 'pingsource' }) });
@@ -133,8 +136,10 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   void Promise.all(reconcilers.map((r) => r.idle())).then(() => registry.markSynced());
 
   if (options.demoDir !== false) {
-    const applied = await applyAll(store, await loadDemo(options.demoDir));
+    const docs = await loadDemo(options.demoDir);
+    const applied = await applyAll(store, docs);
     logger.info({ demo: options.demoDir, resources: applied.length }, 'demo applied');
+    if (watchesDemoBucket(docs)) await placeDemoModel(process.cwd(), (line) => logger.info(line));
   }
   if (options.channel === 'memory') {
     logger.warn('channel memory: events are held in this process only and are lost when it stops');
@@ -155,4 +160,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       logger.info('stopped');
     })());
   return { urls, stop };
+}
+
+/** Whether the demo has a StorageSource watching the demo bucket (then the iris model is dropped into it). */
+function watchesDemoBucket(docs: unknown[]): boolean {
+  return docs.some((d) => {
+    const doc = d as { kind?: string; spec?: { directory?: { path?: string } } };
+    return doc.kind === 'StorageSource' && doc.spec?.directory?.path === DEMO_BUCKET;
+  });
 }

@@ -166,7 +166,8 @@ export function predictorFunctionSpec(
   };
   return {
     handler,
-    env,
+    // v2 bodies of a batch chunk run to megabytes; the gateway's own limit (32 MiB) still applies.
+    env: { ES_MAX_BODY_BYTES: String(32 * 1024 * 1024), ...env },
     containerConcurrency: p.containerConcurrency ?? 0,
     timeoutSeconds: p.timeout ?? 60,
     scaling,
