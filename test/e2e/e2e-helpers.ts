@@ -22,6 +22,9 @@ const PATHS: Record<string, string> = {
   trigger: 'eventing.knative.dev/v1/namespaces/default/triggers',
   function: 'serving.elastic-serving.dev/v1/namespaces/default/functions',
   pingsource: 'sources.knative.dev/v1/namespaces/default/pingsources',
+  storagesource: 'sources.elastic-serving.dev/v1/namespaces/default/storagesources',
+  inferenceservice: 'serving.elastic-serving.dev/v1/namespaces/default/inferenceservices',
+  trainedmodel: 'serving.elastic-serving.dev/v1alpha1/namespaces/default/trainedmodels',
 };
 
 export interface Condition {
