@@ -71,7 +71,16 @@ export async function startFunctionsService(
   const { log, store, metrics } = await startServiceBase('functions', config, options);
   const stateDir = resolve(config.stateDir);
   const channels = new Channels(config.channels, log.child({ svc: 'channels' }));
-  const runtime = new LocalRuntime({ stateDir, baseDir: process.cwd(), warmPool: config.scaling.warmPool });
+  const runtime = new LocalRuntime({
+    stateDir,
+    baseDir: process.cwd(),
+    warmPool: config.scaling.warmPool,
+    // Replicas (the model deployer) find the control plane as in the embedded platform.
+    env: {
+      ES_CONTROL_URL: config.control.server,
+      ...(config.control.token ? { ES_CONTROL_TOKEN: config.control.token } : {}),
+    },
+  });
   const scaling = new PlatformScaling({
     runtime,
     store,

@@ -4,6 +4,8 @@ import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
 import { brokerChannel, type ChannelName } from '../controller/resources/index.ts';
 import type { ResourceStore } from '../controller/store.ts';
 import type { AddressBook } from '../platform/addresses.ts';
+import { startModelControllers } from '../platform/model-controllers.ts';
+import { ModelConfigs } from '../platform/models/model-configs.ts';
 import { type BrokerRegistry, reconcileBroker } from '../platform/reconcilers/brokers.ts';
 import { reconcileFunction, removeFunction, type ServedFunction } from '../platform/reconcilers/functions.ts';
 import type { PlatformScaling } from '../platform/scaling.ts';
@@ -27,7 +29,8 @@ export interface FunctionsReconcilerDeps {
 }
 
 /**
- * The functions service's reconcilers. It owns Function status (replicas, scale, address); Brokers and Triggers
+ * The functions service's reconcilers. It runs the model servers too (InferenceService, TrainedModel) and owns
+ * Function status (replicas, scale, address); Brokers and Triggers
  * are observed without writing their status, so that the lag of every Trigger delivering to a Function counts as
  * that Function's queue depth, as in the embedded platform.
  */
@@ -77,5 +80,11 @@ export async function startFunctionsReconcilers(d: FunctionsReconcilerDeps): Pro
     async (t) => d.scaling.untrackTrigger(t),
     observe,
   );
-  return [fns, brokers, triggers];
+  const models = await startModelControllers({
+    store: d.store,
+    logger: d.logger,
+    functionDeps,
+    models: new ModelConfigs(d.stateDir),
+  });
+  return [fns, brokers, triggers, ...models];
 }

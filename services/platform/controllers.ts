@@ -8,6 +8,7 @@ import type { Router } from '../router/router.ts';
 import type { LocalRuntime } from '../runtime/supervisor.ts';
 import type { PingSourceRunner } from '../sources/ping/index.ts';
 import type { AddressBook } from './addresses.ts';
+import { startModelControllers } from './model-controllers.ts';
 import type { ModelConfigs } from './models/model-configs.ts';
 import {
   type BrokerReconcilerDeps,
@@ -129,31 +130,12 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     },
     options,
   );
-  const trainedModels = await runReconciler(
-    d.store,
-    'TrainedModel',
-    (tm, ctx) => reconcileTrainedModel(tm, { ...functionDeps, models: d.models, addresses: d.addresses }, ctx),
-    (tm) => removeTrainedModel(tm, { ...functionDeps, models: d.models, addresses: d.addresses }),
-    options,
-  );
-  const isvcChanged = (isvc: Resource) => {
-    functionChanged(isvc);
-    trainedModels.enqueueWhere((tm) => sameName(isvc, trainedModelIsvc(tm)));
-  };
-  const isvcDeps = { ...functionDeps, models: d.models, baseDir: process.cwd() };
-  const inferenceServices = await runReconciler(
-    d.store,
-    'InferenceService',
-    async (isvc, ctx) => {
-      const patch = await reconcileInferenceService(isvc, isvcDeps, ctx);
-      isvcChanged(isvc);
-      return patch;
-    },
-    async (isvc) => {
-      await removeInferenceService(isvc, isvcDeps);
-      isvcChanged(isvc);
-    },
-    options,
-  );
-  return [triggers, pingSources, brokers, functions, trainedModels, inferenceServices];
+  const models = await startModelControllers({
+    store: d.store,
+    logger: d.logger,
+    functionDeps,
+    models: d.models,
+    onInferenceServiceChange: functionChanged,
+  });
+  return [triggers, pingSources, brokers, functions, ...models];
 }
