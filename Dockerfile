@@ -20,8 +20,9 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 
-# 8080 ingress, 8081 function gateway, 8090 control API; 8082-8084 health and metrics of router, sources, functions.
-EXPOSE 8080 8081 8082 8083 8084 8090
+# 8080 ingress, 8081 function gateway, 8090 control API; 8082-8084 health and metrics of router, sources, functions;
+# 8085 StorageSource notification webhooks.
+EXPOSE 8080 8081 8082 8083 8084 8085 8090
 
 # The control API's /healthz by default (`up`, `controller`); each other service points ES_HEALTH_URL at its own.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -31,7 +31,7 @@ describe('model deployer rules', () => {
   });
 
   it('derives an s3:// URI from bucket and key when the event carries no uri', () => {
-    expect(objectUri({ bucket: 'b', key: 'models/my model/m.onnx' })).toBe('s3://b/models/my%20model/m.onnx');
+    expect(objectUri({ bucket: 'b', key: 'models/my model/m.onnx' })).toBe('s3://b/models/my model/m.onnx');
     expect(modelAction(STORAGE_CREATED, 'models/x/m.onnx', { bucket: 'b' })).toMatchObject({
       storageUri: 's3://b/models/x/m.onnx',
     });

@@ -28,7 +28,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Where a stored object lives, as a storageUri the model server can fetch. */
 export function objectUri(obj: StorageObject): string | undefined {
   if (obj.uri) return obj.uri;
-  if (obj.bucket && obj.key) return `s3://${obj.bucket}/${obj.key.split('/').map(encodeURIComponent).join('/')}`;
+  if (obj.bucket && obj.key) return `s3://${obj.bucket}/${obj.key}`;
   return undefined;
 }
 

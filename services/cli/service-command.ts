@@ -14,6 +14,11 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FLAGS: Readonly<Record<string, { flags: string; text: string; dflt?: string; choices?: string[] }>> = {
   host: { flags: '--host <host>', text: 'interface to bind', dflt: '127.0.0.1' },
   controlPort: { flags: '--control-port <port>', text: 'control API port', dflt: '8090' },
+  storageWebhookPort: {
+    flags: '--storage-webhook-port <port>',
+    text: 'port of StorageSource notification webhooks',
+    dflt: '8085',
+  },
   ingressPort: { flags: '--ingress-port <port>', text: 'broker ingress port', dflt: '8080' },
   gatewayPort: { flags: '--gateway-port <port>', text: 'function gateway port', dflt: '8081' },
   healthPort: { flags: '--health-port <port>', text: 'port of /healthz, /readyz and /metrics' },

@@ -170,6 +170,8 @@ export function sourcesConfig(input: ServiceInput): SourcesServiceConfig {
     gatewayUrl: url(input, 'gatewayUrl', 'http://127.0.0.1:8081')!,
     control: control(input),
     logLevel: o.logLevel,
+    stateDir: o.stateDir,
+    storageWebhookPort: o.storageWebhookPort,
   };
 }
 

@@ -8,6 +8,7 @@ export interface UpFlags {
   ingressPort?: string;
   gatewayPort?: string;
   controlPort?: string;
+  storageWebhookPort?: string;
   stateDir?: string;
   channel?: string;
   nats?: string;
@@ -37,6 +38,7 @@ export const UP_ENV: Readonly<Record<string, string>> = {
   ingressPort: 'ES_INGRESS_PORT',
   gatewayPort: 'ES_GATEWAY_PORT',
   controlPort: 'ES_CONTROL_PORT',
+  storageWebhookPort: 'ES_STORAGE_WEBHOOK_PORT',
   stateDir: 'ES_STATE_DIR',
   channel: 'ES_CHANNEL',
   nats: 'ES_NATS_URL',
@@ -133,6 +135,7 @@ export function buildPlatformOptions(
     ingressPort: int('ingressPort', d.ingressPort, PORT_MAX),
     gatewayPort: int('gatewayPort', d.gatewayPort, PORT_MAX),
     controlPort: int('controlPort', d.controlPort, PORT_MAX),
+    storageWebhookPort: int('storageWebhookPort', d.storageWebhookPort, PORT_MAX),
     stateDir: resolve(cwd, pick('stateDir')?.value ?? d.stateDir),
     channel,
     natsUrl: pick('nats')?.value ?? d.natsUrl,

@@ -7,6 +7,7 @@ import type { EventSender } from '../core/http/sender.ts';
 import type { Router } from '../router/router.ts';
 import type { LocalRuntime } from '../runtime/supervisor.ts';
 import type { PingSourceRunner } from '../sources/ping/index.ts';
+import type { StorageSourceRunner } from '../sources/storage/index.ts';
 import type { AddressBook } from './addresses.ts';
 import { startModelControllers } from './model-controllers.ts';
 import type { ModelConfigs } from './models/model-configs.ts';
@@ -19,6 +20,7 @@ import {
 import { reconcileFunction, removeFunction, type ServedFunction } from './reconcilers/functions.ts';
 import { reconcileInferenceService, removeInferenceService } from './reconcilers/inferenceservices.ts';
 import { reconcilePingSource, removePingSource, sinkBroker } from './reconcilers/pingsources.ts';
+import { runStorageSourceReconciler } from './reconcilers/storagesources.ts';
 import { reconcileTrainedModel, removeTrainedModel, trainedModelIsvc } from './reconcilers/trainedmodels.ts';
 import { reconcileTrigger, removeTrigger, sameName, triggerBroker, triggerFunction } from './reconcilers/triggers.ts';
 import type { PlatformScaling } from './scaling.ts';
@@ -37,6 +39,7 @@ export interface ControllerDeps {
   scaling: PlatformScaling;
   functionSender: (namespace: string, name: string) => EventSender;
   pings: PingSourceRunner;
+  storage: StorageSourceRunner;
   /** Subscribes to channel engines connecting or going away (Brokers on that channel are reconciled again). */
   onChannelChange(listener: (channel: ChannelName) => void): void;
   stateDir: string;
@@ -94,9 +97,19 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     async (p) => removePingSource(p, d.pings),
     options,
   );
+  const storageSources = await runStorageSourceReconciler(
+    d.store,
+    {
+      runner: d.storage,
+      addresses: d.addresses,
+      brokerExists: (ns, name) => d.registry.get(ns, name) !== undefined,
+    },
+    options,
+  );
   const brokerChanged = (b: Resource) => {
     triggers.enqueueWhere((t) => sameName(b, triggerBroker(t)));
     pingSources.enqueueWhere((p) => sameName(b, sinkBroker(p)));
+    storageSources.enqueueWhere((s) => sameName(b, sinkBroker(s)));
   };
   const functionChanged = (f: Resource) => triggers.enqueueWhere((t) => sameName(f, triggerFunction(t)));
 
@@ -137,5 +150,5 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     models: d.models,
     onInferenceServiceChange: functionChanged,
   });
-  return [triggers, pingSources, brokers, functions, ...models];
+  return [triggers, pingSources, storageSources, brokers, functions, ...models];
 }

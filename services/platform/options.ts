@@ -11,6 +11,8 @@ export interface PlatformOptions {
   gatewayPort: number;
   /** Control API port. @defaultValue 8090 */
   controlPort: number;
+  /** Port of the storage notification webhooks (StorageSource `webhook` mode). @defaultValue 8085 */
+  storageWebhookPort: number;
   /** State directory: resources, transpiled handlers, replica logs. @defaultValue '.elastic-serving' */
   stateDir: string;
   /** Default channel for brokers with no class annotation. @defaultValue 'memory' */
@@ -65,6 +67,7 @@ export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
   ingressPort: 8080,
   gatewayPort: 8081,
   controlPort: 8090,
+  storageWebhookPort: 8085,
   stateDir: '.elastic-serving',
   channel: 'memory',
   natsUrl: 'nats://127.0.0.1:4222',

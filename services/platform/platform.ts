@@ -15,6 +15,7 @@ import { createGateway } from '../runtime/gateway.ts';
 import { LocalRuntime } from '../runtime/supervisor.ts';
 import { functionKey } from '../runtime/types.ts';
 import { PingSourceRunner } from '../sources/ping/index.ts';
+import { StorageSourceRunner, serveStorageWebhooks } from '../sources/storage/index.ts';
 import type { AddressBook } from './addresses.ts';
 import { Channels } from './channels.ts';
 import { startControllers } from './controllers.ts';
@@ -110,6 +111,12 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(options.token ? { ES_CONTROL_TOKEN: options.token } : {}),
   });
+  const storage = new StorageSourceRunner({ stateDir, logger: logger.child({ svc: 'storagesource' }) });
+  const storageHooks = await serveStorageWebhooks(storage, {
+    host: options.host,
+    port: options.storageWebhookPort,
+    logLevel: options.logLevel,
+  });
   const pings = new PingSourceRunner({ emit: postToSink, logger: logger.child({ svc: 'pingsource' }) });
   const rlog = logger.child({ svc: 'controller' });
 
@@ -126,6 +133,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     scaling,
     functionSender: gatewaySender(scaling.activator),
     pings,
+    storage,
     onChannelChange: (listener) => channels.onHealthChange(listener),
     stateDir,
     models: new ModelConfigs(stateDir),
@@ -151,6 +159,8 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       logger.info('stopping: ingress first, then deliveries, replicas and the rest');
       await ingress.close();
       await pings.stopAll();
+      await storage.stopAll();
+      await storageHooks.app.close();
       await router.close(options.shutdownGraceMs);
       for (const r of reconcilers) await r.stop();
       await scaling.close();

@@ -1,9 +1,10 @@
 /**
- * The event sources as their own deployment (`elastic-serving sources`): PingSources from the control API (their
+ * The event sources as their own deployment (`elastic-serving sources`): PingSources and StorageSources from the control API (their
  * status is written here), each tick posted over HTTP to its sink, a Broker's ingress or any addressable URL.
  * Brokers are only observed, so a PingSource whose sink Broker does not exist is not Ready (SinkNotFound), as in
  * the embedded platform, instead of ticking into 404s.
  */
+import { resolve } from 'node:path';
 import { type Reconciler, runReconciler } from '../controller/reconciler.ts';
 import type { RemoteStoreOptions } from '../controller/remote-store.ts';
 import type { Resource } from '../controller/resources/types.ts';
@@ -18,7 +19,9 @@ import { type AddressBook, type Destination, resolveDestination } from '../platf
 import { BrokerRegistry } from '../platform/reconcilers/brokers.ts';
 import { NotReadyError } from '../platform/reconcilers/not-ready.ts';
 import { postToSink, reconcilePingSource, removePingSource, sinkBroker } from '../platform/reconcilers/pingsources.ts';
+import { runStorageSourceReconciler } from '../platform/reconcilers/storagesources.ts';
 import { PingSourceRunner } from './ping/index.ts';
+import { StorageSourceRunner, serveStorageWebhooks } from './storage/index.ts';
 
 export interface SourcesServiceConfig {
   /** Interface of the health/metrics endpoint. @defaultValue '127.0.0.1' */
@@ -33,6 +36,10 @@ export interface SourcesServiceConfig {
   control: RemoteStoreOptions;
   /** pino log level. @defaultValue 'info' */
   logLevel: string;
+  /** StorageSource checkpoints live here. @defaultValue '.elastic-serving' */
+  stateDir: string;
+  /** Port of the StorageSource notification webhooks. @defaultValue 8085 */
+  storageWebhookPort: number;
 }
 
 const keyOf = (obj: { namespace?: string; name: string }) => `${obj.namespace ?? 'default'}/${obj.name}`;
@@ -62,6 +69,15 @@ export async function startSourcesService(
   const pings = new PingSourceRunner({ emit: postToSink, logger: log.child({ svc: 'pingsource' }) });
   const brokers = new Set<string>();
   const noServedBrokers = new BrokerRegistry();
+  const storage = new StorageSourceRunner({
+    stateDir: resolve(config.stateDir),
+    logger: log.child({ svc: 'storage' }),
+  });
+  const hooks = await serveStorageWebhooks(storage, {
+    host: config.host,
+    port: config.storageWebhookPort,
+    logLevel: config.logLevel,
+  });
   let reconcilers: Reconciler[] = [];
   const health = await startHealthServer({
     host: config.host,
@@ -72,11 +88,15 @@ export async function startSourcesService(
   try {
     // Brokers first, so PingSources find their sink on the first reconcile instead of flapping to not Ready.
     let sources: Reconciler | undefined;
-    const brokerChanged = (b: Resource) =>
-      sources?.enqueueWhere((p) => {
-        const ref = sinkBroker(p);
-        return ref !== undefined && keyOf(ref) === keyOf(b.metadata);
-      });
+    let storageSources: Reconciler | undefined;
+    const sinksTo = (b: Resource) => (s: Resource) => {
+      const ref = sinkBroker(s);
+      return ref !== undefined && keyOf(ref) === keyOf(b.metadata);
+    };
+    const brokerChanged = (b: Resource) => {
+      sources?.enqueueWhere(sinksTo(b));
+      storageSources?.enqueueWhere(sinksTo(b));
+    };
     const observed = await runReconciler(
       store,
       'Broker',
@@ -106,16 +126,23 @@ export async function startSourcesService(
       async (p) => removePingSource(p, pings),
       { logger: log.child({ svc: 'pingsources' }) },
     );
-    reconcilers = [sources, observed];
+    storageSources = await runStorageSourceReconciler(
+      store,
+      { runner: storage, addresses, brokerExists: (ns, name) => brokers.has(`${ns}/${name}`) },
+      { logger: log.child({ svc: 'storagesources' }) },
+    );
+    reconcilers = [sources, storageSources, observed];
   } catch (err) {
-    await Promise.all([health.app.close(), store.close()]);
+    await Promise.all([health.app.close(), hooks.app.close(), storage.stopAll(), store.close()]);
     throw err;
   }
-  log.info({ health: health.url, ingress: config.ingressUrl }, 'sources up');
+  log.info({ health: health.url, storageWebhooks: hooks.url, ingress: config.ingressUrl }, 'sources up');
 
   return runningService({ health: health.url }, log, async () => {
     for (const r of reconcilers) await r.stop();
     await pings.stopAll();
+    await storage.stopAll();
+    await hooks.app.close();
     await store.close();
     await health.app.close();
   });

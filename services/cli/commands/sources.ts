@@ -8,9 +8,10 @@ export function registerSources(program: Command, ctx: CommandContext): void {
     name: 'sources',
     summary: 'run the event sources on its own (one service per deployment)',
     description:
-      'run the event sources: PingSources from the control API (their status is written here), each tick posted ' +
-      'to its sink — a Broker at --ingress-url, a Function at --gateway-url, or any URI.',
-    flags: ['host', 'healthPort', 'ingressUrl', 'gatewayUrl', 'logLevel'],
+      'run the event sources: PingSources and StorageSources from the control API (their status is written here), ' +
+      'each event posted to its sink — a Broker at --ingress-url, a Function at --gateway-url, or any URI; storage ' +
+      'checkpoints live in --state-dir and notification webhooks listen on --storage-webhook-port.',
+    flags: ['host', 'healthPort', 'storageWebhookPort', 'stateDir', 'ingressUrl', 'gatewayUrl', 'logLevel'],
     defaults: {
       healthPort: String(HEALTH_PORTS.sources),
       ingressUrl: 'http://127.0.0.1:8080',

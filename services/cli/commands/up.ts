@@ -52,6 +52,10 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
     .option('--gateway-port <port>', d('gatewayPort', 'function gateway port', '8081'))
     .option('--control-port <port>', d('controlPort', 'control API port', '8090'))
     .option(
+      '--storage-webhook-port <port>',
+      d('storageWebhookPort', 'port of StorageSource notification webhooks', '8085'),
+    )
+    .option(
       '--state-dir <dir>',
       d('stateDir', 'state directory: resources, transpiled handlers, logs', '.elastic-serving'),
     )

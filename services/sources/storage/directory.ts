@@ -1,6 +1,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type FSWatcher, watch } from 'chokidar';
 import type { Logger } from 'pino';
 import { SerialQueue } from './emitter.ts';
@@ -239,6 +240,7 @@ export class DirectoryWatch {
         size: st.size,
         etag,
         contentType: contentTypeOf(key),
+        uri: pathToFileURL(join(this.#o.dir, key)).href,
         time: st.mtime.toISOString(),
         originId: versionId(state),
       };
@@ -256,7 +258,8 @@ export class DirectoryWatch {
       if (this.#stopped || known === undefined) return;
       if ((await statFile(join(this.#o.dir, key))) !== undefined) return; // back again: its add event handles it
       const { size, etag } = known;
-      const change: ObjectChange = { kind: 'deleted', bucket, key, size, etag, originId: versionId(known) };
+      const uri = pathToFileURL(join(this.#o.dir, key)).href;
+      const change: ObjectChange = { kind: 'deleted', bucket, key, size, etag, uri, originId: versionId(known) };
       if (await this.#o.emit(change)) await ledger.record(key, undefined);
       else this.#retryLater(() => this.#announceDeleted(key));
       await ledger.compact();

@@ -23,6 +23,8 @@ export function storageEvent(
   if (change.size !== undefined) data.size = change.size;
   if (change.etag !== undefined) data.etag = change.etag;
   if (change.contentType !== undefined) data.contentType = change.contentType;
+  // Raw key, as KServe's storage initializer and our model server read s3:// URIs (no percent-decoding).
+  data.uri = change.uri ?? `s3://${change.bucket}/${change.key}`;
   const id =
     change.originId === undefined
       ? randomUUID()

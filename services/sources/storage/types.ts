@@ -21,6 +21,8 @@ export interface ObjectChange {
   /** Content hash as S3 shows it, without quotes (MD5 hex for single-part objects). */
   etag?: string;
   contentType?: string;
+  /** Where the object can be read: `file:///…` for a directory, `s3://bucket/key` for a bucket (a storageUri). */
+  uri?: string;
   /** When the change happened (RFC 3339), if the origin says. @defaultValue the time the event is built */
   time?: string;
   /**
@@ -37,6 +39,8 @@ export interface StorageObjectData {
   size?: number;
   etag?: string;
   contentType?: string;
+  /** Where the object can be read (`file:///…`, `s3://bucket/key`): what a TrainedModel's storageUri takes. */
+  uri?: string;
 }
 
 /** A StorageSource as the runner needs it. */
