@@ -92,6 +92,8 @@ export const DEFAULT_PLATFORM_OPTIONS: PlatformOptions = {
 export interface RunningPlatform {
   /** Base URLs actually bound (ports resolved when 0 was asked). */
   urls: { ingress: string; gateway: string; control: string };
+  /** True when the demo's inference story runs (a StorageSource on ./bucket, where the iris model was dropped). */
+  inferenceDemo?: boolean;
   /** Stops ingress first, lets deliveries finish (bounded), stops replicas, closes everything. */
   stop(): Promise<void>;
 }

@@ -143,11 +143,13 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
   // Until every existing Broker had its first reconcile the ingress answers 503 for brokers it does not know yet.
   void Promise.all(reconcilers.map((r) => r.idle())).then(() => registry.markSynced());
 
+  let inferenceDemo = false;
   if (options.demoDir !== false) {
     const docs = await loadDemo(options.demoDir);
     const applied = await applyAll(store, docs);
     logger.info({ demo: options.demoDir, resources: applied.length }, 'demo applied');
-    if (watchesDemoBucket(docs)) await placeDemoModel(process.cwd(), (line) => logger.info(line));
+    inferenceDemo = watchesDemoBucket(docs);
+    if (inferenceDemo) await placeDemoModel(process.cwd(), (line) => logger.info(line));
   }
   if (options.channel === 'memory') {
     logger.warn('channel memory: events are held in this process only and are lost when it stops');
@@ -169,7 +171,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       await channels.close(0);
       logger.info('stopped');
     })());
-  return { urls, stop };
+  return { urls, stop, inferenceDemo };
 }
 
 /** Whether the demo has a StorageSource watching the demo bucket (then the iris model is dropped into it). */

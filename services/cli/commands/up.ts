@@ -13,6 +13,23 @@ async function defaultStartPlatform(options: PlatformOptions): Promise<RunningPl
   return startPlatform(options);
 }
 
+const IRIS_ROW = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}';
+
+/** How to use the inference demo: the iris model dropped into ./bucket is served by InferenceService `models`. */
+function inferenceLines(ingress: string, gateway: string, ingressFlag: string, serverFlag: string): string[] {
+  return [
+    'Inference (./bucket/models/iris/model.onnx was built at start; drop more models under ./bucket/models/<name>/):',
+    `  curl -s -X POST ${gateway}/default/models/v2/models/iris/infer -H 'content-type: application/json' \\`,
+    `       -d '${IRIS_ROW}'`,
+    `  curl -i -X POST ${ingress}/default/default -H 'ce-specversion: 1.0' -H 'ce-id: 2' -H 'ce-source: /me' \\`,
+    `       -H 'ce-type: dev.elasticserving.inference.request' -H 'ce-model: iris' -H 'content-type: application/json' \\`,
+    `       -d '${IRIS_ROW}'`,
+    `  npx elastic-serving${serverFlag} get trainedmodels`,
+    `  npx elastic-serving${serverFlag}${ingressFlag} batch submit --model iris --input rows.jsonl --output scored.jsonl`,
+    '',
+  ];
+}
+
 /** What `up` prints once everything listens: addresses and how to send a first event. */
 export function upBanner(options: PlatformOptions, running: RunningPlatform): string {
   const { ingress, gateway, control } = running.urls;
@@ -33,6 +50,7 @@ export function upBanner(options: PlatformOptions, running: RunningPlatform): st
     `  npx elastic-serving send${ingressFlag} --type dev.elasticserving.demo --source /me --data '{"hello":"world"}'`,
     `  npx elastic-serving${serverFlag} get triggers`,
     '',
+    ...(running.inferenceDemo ? inferenceLines(ingress, gateway, ingressFlag, serverFlag) : []),
     'Press Ctrl+C to stop.',
   ];
   return `${lines.join('\n')}\n`;
