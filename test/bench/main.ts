@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { type BenchResult, printTable, writeSuite } from './report.ts';
 import { channelsSuite } from './suites/channels.ts';
 import { codecSuite } from './suites/codec.ts';
+import { inferenceSuite } from './suites/inference.ts';
 import { platformSuite } from './suites/platform.ts';
 import { scalingSuite } from './suites/scaling.ts';
 
@@ -15,7 +16,7 @@ export interface Suite {
   run(log: (msg: string) => void): Promise<BenchResult[]>;
 }
 
-const suites: Suite[] = [codecSuite, platformSuite, channelsSuite, scalingSuite];
+const suites: Suite[] = [codecSuite, platformSuite, channelsSuite, scalingSuite, inferenceSuite];
 
 const program = new Command('bench')
   .description(
