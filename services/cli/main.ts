@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerBatch } from './commands/batch.ts';
 import { registerController } from './commands/controller.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
@@ -55,6 +56,7 @@ function buildProgram(io: CliIo, overrides: CliOverrides): Command {
   registerDelete(program, ctx);
   registerLogs(program, ctx);
   registerSend(program, ctx);
+  registerBatch(program, ctx);
   registerVersion(program, ctx);
   // One service per deployment (Docker, Kubernetes): the pieces `up` runs together.
   registerController(program, ctx);

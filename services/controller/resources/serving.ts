@@ -154,6 +154,30 @@ export function functionSpecSchema(mode: Strictness) {
   });
 }
 
-export function batchJobSpecSchema(_mode: Strictness) {
-  return z.looseObject({});
+/**
+ * BatchJob (`serving.elastic-serving.dev/v1alpha1`): scores `input` (JSONL or CSV, a path or `file://` URI) with
+ * `model` on `inferenceService` (a name in the same namespace, or a URL) into `output` (JSONL); see
+ * BatchJobSpec in services/platform/reconcilers/batchjobs.ts. Paths are resolved against the platform's
+ * working directory.
+ */
+export function batchJobSpecSchema(mode: Strictness) {
+  const ref = objectOf(mode, {
+    apiVersion: z.string().optional(),
+    kind: nonEmpty,
+    name: nonEmpty,
+    namespace: z.string().optional(),
+  });
+  const sink = objectOf(mode, { ref: ref.optional(), uri: z.string().optional() }).refine(
+    (s) => s.ref !== undefined || (s.uri !== undefined && s.uri !== ''),
+    'ref or uri is required',
+  );
+  return objectOf(mode, {
+    model: nonEmpty,
+    inferenceService: nonEmpty,
+    input: nonEmpty,
+    output: nonEmpty,
+    chunkSize: z.number().int('must be an integer').min(1, 'must be >= 1').optional(),
+    concurrency: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
+    sink: sink.optional(),
+  });
 }
