@@ -55,7 +55,7 @@ await describeWithPython(
       const report = JSON.parse(stdout);
       expect(report.failures).toEqual([]);
       expect(report.infer.label).toEqual([0, 1, 2]);
-      expect(report.server_metadata.extensions).toEqual(['model_repository_extension']);
+      expect(report.server_metadata.extensions).toEqual(['model_repository_extension', 'binary_tensor_data']);
     }, 60_000);
 
     it('speaks the binary tensor extension tritonclient uses by default', async () => {

@@ -50,7 +50,7 @@ describe('v2 health and metadata', () => {
       json: {
         name: 'elastic-serving-model-server',
         version: expect.any(String),
-        extensions: ['model_repository_extension'],
+        extensions: ['model_repository_extension', 'binary_tensor_data'],
       },
     });
     expect((await call('GET', '/v2/')).status).toBe(200);

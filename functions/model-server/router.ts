@@ -182,7 +182,7 @@ async function v2Route(backend: RouterBackend, req: RouterRequest, parts: string
       JSON.stringify({
         name: backend.serverName,
         version: backend.serverVersion,
-        extensions: ['model_repository_extension'],
+        extensions: ['model_repository_extension', 'binary_tensor_data'],
       }),
     );
   }

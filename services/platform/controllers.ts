@@ -12,6 +12,12 @@ import type { AddressBook } from './addresses.ts';
 import { startModelControllers } from './model-controllers.ts';
 import type { ModelConfigs } from './models/model-configs.ts';
 import {
+  type BatchJobReconcilerDeps,
+  type BatchJobRuns,
+  reconcileBatchJob,
+  removeBatchJob,
+} from './reconcilers/batchjobs.ts';
+import {
   type BrokerReconcilerDeps,
   type BrokerRegistry,
   reconcileBroker,
@@ -40,6 +46,8 @@ export interface ControllerDeps {
   functionSender: (namespace: string, name: string) => EventSender;
   pings: PingSourceRunner;
   storage: StorageSourceRunner;
+  /** BatchJobs running in this process, and where their BullMQ queues live. */
+  batch: { runs: BatchJobRuns; redisUrl: string };
   /** Subscribes to channel engines connecting or going away (Brokers on that channel are reconciled again). */
   onChannelChange(listener: (channel: ChannelName) => void): void;
   stateDir: string;
@@ -150,5 +158,20 @@ export async function startControllers(d: ControllerDeps): Promise<Reconciler[]>
     models: d.models,
     onInferenceServiceChange: functionChanged,
   });
-  return [triggers, pingSources, storageSources, brokers, functions, ...models];
+  const batchDeps: BatchJobReconcilerDeps = {
+    addresses: d.addresses,
+    baseDir: process.cwd(),
+    queue: { mode: 'auto', redisUrl: d.batch.redisUrl },
+    runs: d.batch.runs,
+    logger: d.logger.child({ svc: 'batch' }),
+    changed: (ns, name) => batchJobs.enqueueWhere((j) => sameName(j, { namespace: ns, name })),
+  };
+  const batchJobs: Reconciler = await runReconciler(
+    d.store,
+    'BatchJob',
+    (job, ctx) => reconcileBatchJob(job, batchDeps, ctx),
+    (job) => removeBatchJob(job, batchDeps),
+    options,
+  );
+  return [triggers, pingSources, storageSources, brokers, functions, ...models, batchJobs];
 }

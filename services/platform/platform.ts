@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import pino from 'pino';
+import { batchQueuesDepth } from '../../functions/batch-scorer/registry.ts';
 import { buildControlApi } from '../controller/api.ts';
 import { applyAll } from '../controller/apply-all.ts';
 import { FileResourceStore } from '../controller/file-store.ts';
@@ -25,6 +27,7 @@ import { gatewaySender } from './gateway-sender.ts';
 import { listen } from './listen.ts';
 import { ModelConfigs } from './models/model-configs.ts';
 import type { PlatformOptions, RunningPlatform } from './options.ts';
+import { BatchJobRuns } from './reconcilers/batchjobs.ts';
 import { BrokerRegistry } from './reconcilers/brokers.ts';
 import type { ServedFunction } from './reconcilers/functions.ts';
 import { postToSink } from './reconcilers/pingsources.ts';
@@ -107,10 +110,18 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     ES_CONTROL_URL: urls.control,
     ES_INGRESS_URL: urls.ingress,
     ES_GATEWAY_URL: urls.gateway,
+    ES_REDIS_URL: options.redisUrl,
     // The AWS SDK (s3:// models and buckets) warns once per process about Node 20's end of support.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...(options.token ? { ES_CONTROL_TOKEN: options.token } : {}),
   });
+  const batchRuns = new BatchJobRuns();
+  // The batch-scorer Function scales on the depth of every live BullMQ batch queue (KEDA's BullMQ scaler); with no
+  // Redis the read fails and the autoscaler holds its scale (it never scales a backlog it cannot see to zero).
+  const batchRedis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  batchRedis.on('error', () => {});
+  const batchDepth = batchQueuesDepth(batchRedis);
+  scaling.registerQueueSource(functionKey('default', 'batch-scorer'), 'bullmq:batch', batchDepth);
   const storage = new StorageSourceRunner({ stateDir, logger: logger.child({ svc: 'storagesource' }) });
   const storageHooks = await serveStorageWebhooks(storage, {
     host: options.host,
@@ -134,6 +145,7 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
     functionSender: gatewaySender(scaling.activator),
     pings,
     storage,
+    batch: { runs: batchRuns, redisUrl: options.redisUrl },
     onChannelChange: (listener) => channels.onHealthChange(listener),
     stateDir,
     models: new ModelConfigs(stateDir),
@@ -162,6 +174,9 @@ export async function startPlatform(options: PlatformOptions): Promise<RunningPl
       await ingress.close();
       await pings.stopAll();
       await storage.stopAll();
+      await batchRuns.close();
+      await batchDepth.close();
+      batchRedis.disconnect();
       await storageHooks.app.close();
       await router.close(options.shutdownGraceMs);
       for (const r of reconcilers) await r.stop();
