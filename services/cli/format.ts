@@ -138,7 +138,17 @@ const KIND_COLUMNS: Record<string, Column[]> = {
     { header: 'INFERENCESERVICE', cell: (o) => field(o, 'spec.inferenceService') },
     { header: 'URL', cell: (o) => first(o, 'status.url', 'status.address.url') },
   ],
-  BatchJob: [{ header: 'PHASE', cell: (o) => first(o, 'status.phase') }],
+  BatchJob: [
+    { header: 'MODEL', cell: (o) => field(o, 'spec.model') },
+    {
+      header: 'ROWS',
+      cell: (o) => {
+        const total = first(o, 'status.rowsTotal');
+        return total ? `${first(o, 'status.rowsDone') || '0'}/${total}` : '';
+      },
+    },
+    { header: 'FAILED', cell: (o) => first(o, 'status.rowsFailed') },
+  ],
   Secret: [
     { header: 'TYPE', cell: (o) => field(o, 'type') || 'Opaque' },
     { header: 'DATA', cell: (o) => String(secretSizes(o).length) },
