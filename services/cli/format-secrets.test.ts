@@ -80,3 +80,26 @@ describe('Secret output in the CLI', () => {
     );
   });
 });
+
+describe('credentials written inline in a spec', () => {
+  it('are redacted in -o yaml, while env and secretKeyRef references stay visible', () => {
+    const source = {
+      apiVersion: 'sources.elastic-serving.dev/v1',
+      kind: 'StorageSource',
+      metadata: { name: 's', namespace: 'default' },
+      spec: {
+        s3: {
+          bucket: 'b',
+          credentials: { accessKeyId: 'AKIAPLAIN', secretAccessKey: { secretKeyRef: { name: 'k', key: 'secret' } } },
+        },
+        webhook: { token: 'plain-token' },
+        sink: { uri: 'http://x' },
+      },
+    };
+    const yaml = formatObjects([source as never], 'yaml', false);
+    expect(yaml).not.toContain('AKIAPLAIN');
+    expect(yaml).not.toContain('plain-token');
+    expect(yaml).toContain('secretKeyRef');
+    expect(yaml).toContain('bucket: b');
+  });
+});

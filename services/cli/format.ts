@@ -211,11 +211,18 @@ function redactEnv(env: unknown): unknown {
   return env;
 }
 
+const CREDENTIAL_FIELD = /token|password|secret|accesskey/i;
+
 function redactWalk(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactWalk);
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = k === 'env' ? redactEnv(redactWalk(v)) : redactWalk(v);
+  for (const [k, v] of Object.entries(value)) {
+    // A credential written as a plain string (StorageSource `s3.credentials.*`, `webhook.token`); `{env}` and
+    // `{secretKeyRef}` references are objects and stay visible.
+    if (typeof v === 'string' && CREDENTIAL_FIELD.test(k)) out[k] = REDACTED;
+    else out[k] = k === 'env' ? redactEnv(redactWalk(v)) : redactWalk(v);
+  }
   return out;
 }
 
@@ -231,8 +238,9 @@ export function isSecret(object: { apiVersion?: unknown; kind?: unknown }): bool
 
 /**
  * A copy with secrets hidden: a Secret's `data` and `stringData` values (keys stay visible; kubectl would show
- * them, we never print them), and under `spec` every `env` (a `{name, value}` list or a name→value map) whose
- * name matches /token|password|secret|key/i. Hidden values show `***REDACTED***`.
+ * them, we never print them), under `spec` every `env` (a `{name, value}` list or a name→value map) whose
+ * name matches /token|password|secret|key/i, and every string field named like a credential (`token`,
+ * `secretAccessKey`, `accessKeyId`, …). Hidden values show `***REDACTED***`.
  */
 export function redact(object: ResourceObject): ResourceObject {
   let out = object;
