@@ -3,24 +3,12 @@
  * demo models of this repository (iris MLP, Identity/Add/Cast graphs of every v2 datatype) without Python.
  */
 import onnxProto from 'onnx-proto';
+import type { V2Datatype } from '../../model-server/datatypes.ts';
 
 const { onnx } = onnxProto;
 
-/** Open Inference Protocol v2 tensor datatype names. */
-export type V2Datatype =
-  | 'BOOL'
-  | 'UINT8'
-  | 'UINT16'
-  | 'UINT32'
-  | 'UINT64'
-  | 'INT8'
-  | 'INT16'
-  | 'INT32'
-  | 'INT64'
-  | 'FP16'
-  | 'FP32'
-  | 'FP64'
-  | 'BYTES';
+/** Open Inference Protocol v2 tensor datatype names (the model server's table is the one definition). */
+export type { V2Datatype };
 
 const ELEM_TYPES: Record<V2Datatype, number> = {
   BOOL: onnx.TensorProto.DataType.BOOL,
