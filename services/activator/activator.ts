@@ -1,18 +1,20 @@
 /**
  * The activator: the request buffer and load balancer in front of every function's replicas (DESIGN §2, §7).
  *
- * Every request for a function passes through `forward`, which is cheap enough to sit on the hot path: a request
- * either takes a free replica slot at once or waits in the function's bounded FIFO (balancer.ts). What Knative's
- * target-burst-capacity rule (burst.ts) switches is whether requests may skip that FIFO: out of the path, a request
- * goes straight to a ready replica with a free slot (HTTP to it, no queue, no deadline timer) and only falls back
- * to the queue when every replica is full; in the path, requests are served in arrival order. Either way the
- * request is counted, so the concurrency reported to the autoscaler stays right.
+ * Every request for a function passes through `relay` (relay.ts), which is cheap enough to sit on the hot path: a
+ * request takes a free replica slot at once when nobody is queued ahead of it, or waits in the function's bounded
+ * FIFO (balancer.ts) with a deadline. Only waiting costs a promise and a timer; a request with a free slot goes
+ * straight to the replica's keep-alive pool and its answer is handed on as undici parses it. Knative's
+ * target-burst-capacity rule (burst.ts) decides whether the activator counts as in the path (status, metrics);
+ * either way containerConcurrency is enforced here and the request is counted, so the concurrency reported to the
+ * autoscaler stays right.
  *
  * A request for a function with no ready replica pokes the autoscaler at once (scale from zero does not wait for
  * its next tick), and every `reportIntervalMs` the time-averaged concurrency and request count of each function
  * is recorded with the autoscaler.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
 import { functionKey, type RuntimeActuator } from '../runtime/types.ts';
@@ -21,6 +23,7 @@ import { activatorInPath, DEFAULT_TARGET_BURST_CAPACITY } from './burst.ts';
 import { ConcurrencyMeter, RecentAverage } from './meter.ts';
 import { type ActivatorMetrics, createActivatorMetrics, type FunctionCounters } from './metrics.ts';
 import { ReplicaPools } from './pools.ts';
+import { forwardHeaders, headersFromRaw, Relay, type RelayHandle, type RelayHost, type ResponseSink } from './relay.ts';
 
 /** How the activator serves one function. */
 export interface ActivatorFunction {
@@ -69,7 +72,8 @@ export interface DispatchRequest {
   method?: string;
   /** Path on the replica, query included. @defaultValue '/' */
   path?: string;
-  headers?: IncomingHttpHeaders | Record<string, string>;
+  /** As an object, or raw `[name, value, …]` (IncomingMessage.rawHeaders); hop-by-hop fields are dropped. */
+  headers?: IncomingHttpHeaders | Record<string, string> | readonly string[];
   body?: Buffer;
   signal?: AbortSignal;
 }
@@ -80,7 +84,10 @@ export interface DispatchResponse {
   body: Buffer;
 }
 
-/** Receives a replica's answer; must call `done` once the body has been consumed. */
+/**
+ * Receives a replica's answer as a stream (`forward`). `done` is kept for callers written against the earlier
+ * contract and does nothing: the slot is freed once the replica's answer has been read.
+ */
 export type ResponseHandler = (
   status: number,
   headers: Record<string, string | string[] | undefined>,
@@ -112,30 +119,11 @@ interface FunctionState {
   counters: FunctionCounters | undefined;
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'content-length',
-]);
-/** Replicas tried for one request when the first could not have run it (see `#unsent`). */
-const RETRIES = 2;
 /** While a function stays at zero, pokes are repeated at most this often. */
 const POKE_INTERVAL_MS = 1000;
 
-function forwardHeaders(headers: IncomingHttpHeaders | Record<string, string>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const key in headers) {
-    const value = headers[key];
-    if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = value;
-  }
-  return out;
-}
+/** What `relay` returns for a function it does not serve (the sink already has its 404). */
+const NOTHING_TO_ABORT: RelayHandle = { abort() {} };
 
 /** The status and JSON body an error answers with (503s carry Retry-After). */
 export function errorResponse(err: unknown): DispatchResponse {
@@ -154,6 +142,11 @@ export class Activator {
   #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #host: RelayHost<FunctionState> = {
+    pool: (port) => this.#pools.get(port),
+    unsent: (state, backend, err) => this.#unsent(state, backend, err),
+    poke: (state) => this.#poke(state),
+  };
 
   constructor(options: ActivatorOptions) {
     this.#options = options;
@@ -234,92 +227,100 @@ export class Activator {
   }
 
   /**
-   * Sends one request to a replica of `ns/name`, waiting for a slot if needed, and hands the answer to
-   * `onResponse`. A request that never reached a handler (refused, or cut by a replica being stopped) is tried
-   * on another replica within the deadline. Throws ElasticServingError: 404 unknown function, 503 queue full, 504 deadline.
+   * Sends one request to a replica of `ns/name`, waiting for a slot if needed, and hands the answer to `sink` as it
+   * arrives (the gateway's path: no promise, stream or timer per request while a slot is free). A request that
+   * never reached a handler (refused, or cut by a replica being stopped) is tried on another replica within the
+   * deadline. Failures reach `sink.onError`: 404 unknown function, 503 queue full, 504 deadline, 503 replica failed.
    */
-  async forward(namespace: string, name: string, req: DispatchRequest, onResponse: ResponseHandler): Promise<void> {
+  relay(namespace: string, name: string, req: DispatchRequest, sink: ResponseSink): RelayHandle {
     const state = this.#functions.get(functionKey(namespace, name));
-    if (!state) throw new ElasticServingError('ES_ERR_NOT_FOUND', `no function ${namespace}/${name}`);
-    const { balancer, settings } = state;
-    state.meter.arrive(performance.now());
-    state.counters?.requests.inc();
-    try {
-      const deadline = Date.now() + settings.timeoutSeconds * 1000;
-      const headers = forwardHeaders(req.headers ?? {});
-      let tried: Set<string> | undefined;
-      for (let attempt = 0; ; attempt++) {
-        let backend: Backend | undefined = state.inPath || balancer.queued > 0 ? undefined : balancer.tryPick(tried);
-        if (!backend) {
-          if (balancer.backends.length === 0) this.#poke(state);
-          backend = await balancer.acquire(deadline, req.signal, tried).catch((err: unknown) => {
-            state.counters?.rejected(
-              (err as ElasticServingError).code === 'ES_ERR_BACKEND_FULL' ? 'queue_full' : 'timeout',
-            );
-            throw err;
-          });
-        }
-        let handedOver = false;
-        try {
-          const remaining = Math.max(1, deadline - Date.now());
-          const res = await this.#pools.get(backend.port).request({
-            method: (req.method ?? 'POST') as 'POST',
-            path: req.path ?? '/',
-            headers,
-            body: req.body ?? null,
-            headersTimeout: remaining,
-            bodyTimeout: remaining,
-            ...(req.signal ? { signal: req.signal } : {}),
-          });
-          handedOver = true;
-          const held = backend;
-          await onResponse(res.statusCode, res.headers, res.body, () => balancer.release(held));
-          return;
-        } catch (err) {
-          if (!handedOver) balancer.release(backend);
-          const code = (err as { code?: string }).code;
-          if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-            throw new ElasticServingError(
-              'ES_ERR_TIMEOUT',
-              `${state.key}: function did not answer within ${settings.timeoutSeconds}s`,
-              { cause: err },
-            );
-          }
-          if (!handedOver && attempt < RETRIES && Date.now() < deadline && this.#unsent(state, backend, err)) {
-            tried ??= new Set();
-            tried.add(backend.id);
-            continue;
-          }
-          if (err instanceof ElasticServingError) throw err;
-          throw new ElasticServingError(
-            'ES_ERR_BACKEND_UNAVAILABLE',
-            `${state.key}: replica ${backend.id} failed: ${(err as Error).message}`,
-            { cause: err },
-          );
-        }
-      }
-    } finally {
-      state.meter.leave(performance.now());
+    if (!state) {
+      sink.onError(new ElasticServingError('ES_ERR_NOT_FOUND', `no function ${namespace}/${name}`), false);
+      return NOTHING_TO_ABORT;
     }
+    const relay = new Relay(
+      state,
+      this.#host,
+      {
+        method: req.method ?? 'POST',
+        path: req.path ?? '/',
+        headers: forwardHeaders(req.headers ?? {}),
+        body: req.body ?? null,
+        signal: req.signal,
+      },
+      sink,
+    );
+    relay.start();
+    return relay;
   }
 
-  /** `forward` with the whole answer read; activator errors come back as the status and body HTTP would give. */
-  async dispatch(namespace: string, name: string, req: DispatchRequest): Promise<DispatchResponse> {
-    let out: DispatchResponse | undefined;
-    try {
-      await this.forward(namespace, name, req, async (statusCode, headers, body, done) => {
-        try {
-          const chunks: Buffer[] = [];
-          for await (const chunk of body) chunks.push(chunk);
-          out = { statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
-        } finally {
-          done();
-        }
+  /**
+   * `relay` with the answer as a stream handed to `onResponse`; resolves once `onResponse` has. Throws
+   * ElasticServingError: 404 unknown function, 503 queue full, 504 deadline.
+   */
+  forward(namespace: string, name: string, req: DispatchRequest, onResponse: ResponseHandler): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let body: Readable | undefined;
+      let complete = false;
+      const call = this.relay(namespace, name, req, {
+        onHeaders: (status, rawHeaders, resume) => {
+          const stream = new Readable({ read: () => resume() });
+          // The handler sees a cut answer through its reads; unread, the error must not go unhandled.
+          stream.on('error', () => {});
+          body = stream;
+          let handled: Promise<void>;
+          try {
+            handled = onResponse(status, headersFromRaw(rawHeaders), stream, () => {});
+          } catch (err) {
+            handled = Promise.reject(err);
+          }
+          handled.then(
+            () => {
+              if (!complete) call.abort();
+              resolve();
+            },
+            (err: unknown) => {
+              call.abort();
+              reject(
+                err instanceof ElasticServingError
+                  ? err
+                  : new ElasticServingError('ES_ERR_BACKEND_UNAVAILABLE', `${namespace}/${name}: ${String(err)}`, {
+                      cause: err,
+                    }),
+              );
+            },
+          );
+        },
+        onData: (chunk) => body!.push(chunk),
+        onComplete: () => {
+          complete = true;
+          body!.push(null);
+        },
+        onError: (err, answered) => {
+          if (answered) body!.destroy(err);
+          else reject(err);
+        },
       });
-    } catch (err) {
-      return errorResponse(err);
-    }
-    return out!;
+    });
+  }
+
+  /** The whole answer read; activator errors come back as the status and body HTTP would give. */
+  dispatch(namespace: string, name: string, req: DispatchRequest): Promise<DispatchResponse> {
+    return new Promise<DispatchResponse>((resolve) => {
+      let statusCode = 0;
+      let headers: DispatchResponse['headers'] = {};
+      const chunks: Buffer[] = [];
+      this.relay(namespace, name, req, {
+        onHeaders: (status, rawHeaders) => {
+          statusCode = status;
+          headers = headersFromRaw(rawHeaders);
+        },
+        onData: (chunk) => chunks.push(chunk) > 0,
+        onComplete: () =>
+          resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }),
+        onError: (err) => resolve(errorResponse(err)),
+      });
+    });
   }
 
   async close(): Promise<void> {

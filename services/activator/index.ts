@@ -13,3 +13,4 @@ export {
 export { type Backend, ReplicaBalancer } from './balancer.ts';
 export { activatorInPath, type BurstInput, DEFAULT_TARGET_BURST_CAPACITY, excessBurstCapacity } from './burst.ts';
 export { ConcurrencyMeter, type LoadSample } from './meter.ts';
+export { headersFromRaw, type RelayHandle, type ResponseSink } from './relay.ts';

@@ -7,6 +7,17 @@ export interface FunctionCounters {
   rejected(reason: 'queue_full' | 'timeout'): void;
 }
 
+/**
+ * A request count kept as a plain number and added to its prom-client counter at scrape time: `Counter.inc`
+ * hashes the labels and allocates on every call, which is measurable on the gateway's hot path.
+ */
+class PendingCount {
+  n = 0;
+  inc(): void {
+    this.n++;
+  }
+}
+
 interface Observed {
   balancer: ReplicaBalancer;
   inPath: boolean;
@@ -48,11 +59,18 @@ export function createActivatorMetrics(
     (o) => (o.inPath ? 1 : 0),
   );
   gauge('es_activator_ready_replicas', 'Ready replicas the activator routes to', (o) => o.balancer.backends.length);
+  const pending = new Map<string, { labels: { namespace: string; function: string }; count: PendingCount }>();
   const requests = new Counter({
     name: 'es_activator_requests_total',
     help: 'Requests received by the activator',
     labelNames,
     registers,
+    collect() {
+      for (const { labels, count } of pending.values()) {
+        if (count.n > 0) this.inc(labels, count.n);
+        count.n = 0;
+      }
+    },
   });
   const rejected = new Counter({
     name: 'es_activator_rejected_total',
@@ -65,13 +83,20 @@ export function createActivatorMetrics(
       const labels = { namespace, function: name };
       const full = rejected.labels({ ...labels, reason: 'queue_full' });
       const timeout = rejected.labels({ ...labels, reason: 'timeout' });
+      const key = `${namespace}/${name}`;
+      let entry = pending.get(key);
+      if (!entry) {
+        entry = { labels, count: new PendingCount() };
+        pending.set(key, entry);
+      }
       return {
-        requests: requests.labels(labels),
+        requests: entry.count,
         rejected: (reason) => (reason === 'queue_full' ? full : timeout).inc(),
       };
     },
     forget(namespace, name) {
       const labels = { namespace, function: name };
+      pending.delete(`${namespace}/${name}`);
       requests.remove(labels);
       rejected.remove({ ...labels, reason: 'queue_full' });
       rejected.remove({ ...labels, reason: 'timeout' });

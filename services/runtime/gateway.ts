@@ -3,16 +3,20 @@
  * activator. It only parses the request line, checks the body size and hands the request to the activator, which
  * balances it over ready replicas (or buffers it while there are none) and relays the answer.
  *
- * It sits on the hot path of every HTTP call to a function, so it is a raw node:http server with no framework;
- * the in-process path (the router in the embedded platform) calls the activator directly and skips it.
+ * It sits on the hot path of every HTTP call to a function, so it is a raw node:http server with no framework, and
+ * the answer is written to the client as the activator receives it (a `ResponseSink`: no stream, promise or
+ * AbortSignal per request). The request body is read whole first: a request refused by a replica that never ran it
+ * is sent again to another one. The in-process path (the router in the embedded platform) calls the activator
+ * directly and skips the gateway.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Activator, errorResponse } from '../activator/activator.ts';
+import { headersFromRaw, type RelayHandle, type ResponseSink } from '../activator/relay.ts';
 import { ElasticServingError } from '../core/errors.ts';
 
 export interface GatewayOptions {
-  activator: Pick<Activator, 'forward' | 'has'>;
+  activator: Pick<Activator, 'relay' | 'has'>;
   /** @defaultValue 8081 */
   port?: number;
   /** @defaultValue '127.0.0.1' */
@@ -38,6 +42,88 @@ function sendError(res: ServerResponse, err: unknown, closeConnection = false): 
   res.end(r.body);
 }
 
+/** The declared body size, from the raw headers (reading `req.headers` would build the whole object). */
+function contentLength(raw: readonly string[]): number {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(raw[i + 1]);
+  }
+  return Number.NaN;
+}
+
+/** A percent-decoded path segment; undefined when malformed (decodeURIComponent would throw out of the server). */
+function decodeSegment(segment: string): string | undefined {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a replica's answer to the client as it arrives, with the client's backpressure. */
+class ClientAnswer implements ResponseSink {
+  readonly res: ServerResponse;
+  handle: RelayHandle | undefined;
+  #resume: (() => void) | undefined;
+  /** The replica's headers could not be written: the answer was replaced by an error. */
+  #broken = false;
+  /** Body bytes still to come by the replica's content-length (-1 when it has none). */
+  #left = -1;
+  #ended = false;
+
+  constructor(res: ServerResponse) {
+    this.res = res;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): void {
+    this.#resume = resume;
+    try {
+      const headers = headersFromRaw(rawHeaders, DROPPED_RESPONSE_HEADERS);
+      const length = headers['content-length'];
+      if (typeof length === 'string') this.#left = Number(length);
+      this.res.writeHead(statusCode, headers);
+    } catch (err) {
+      this.#broken = true;
+      sendError(
+        this.res,
+        new ElasticServingError('ES_ERR_BACKEND_UNAVAILABLE', `unusable answer: ${(err as Error).message}`),
+      );
+      this.handle?.abort();
+    }
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#broken) return true;
+    if (chunk.length === this.#left) {
+      // The last piece ends the answer at once (headers included when it is the only one) instead of leaving the
+      // write corked until the end of the tick.
+      this.#ended = true;
+      this.res.end(chunk);
+      return true;
+    }
+    if (this.#left > 0) this.#left -= chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.#resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    if (!this.#broken && !this.#ended) this.res.end();
+  }
+
+  onError(err: ElasticServingError, answered: boolean): void {
+    if (this.#broken) return;
+    if (answered) this.res.destroy();
+    else sendError(this.res, err);
+  }
+
+  /** The client went away before its answer was written: the request leaves the queue or its call is cut. */
+  readonly onClose = (): void => {
+    if (!this.res.writableFinished) this.handle?.abort();
+  };
+}
+
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { activator } = options;
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
@@ -47,24 +133,33 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const url = req.url ?? '/';
     // /{ns}/{name}[/rest][?query]
     const second = url.indexOf('/', 1);
-    const third = second === -1 ? -1 : url.indexOf('/', second + 1);
-    const query = url.indexOf('?');
-    const nameEnd = [third, query].filter((i) => i > second).reduce((a, b) => Math.min(a, b), url.length);
+    let nameEnd = url.length;
+    if (second !== -1) {
+      const third = url.indexOf('/', second + 1);
+      const query = url.indexOf('?', second + 1);
+      if (third !== -1) nameEnd = third;
+      if (query !== -1 && query < nameEnd) nameEnd = query;
+    }
     if (second <= 1 || nameEnd <= second + 1) {
       sendError(res, new ElasticServingError('ES_ERR_NOT_FOUND', 'use /{namespace}/{function}/…'));
       req.resume();
       return;
     }
-    const namespace = decodeURIComponent(url.slice(1, second));
-    const name = decodeURIComponent(url.slice(second + 1, nameEnd));
+    const namespace = decodeSegment(url.slice(1, second));
+    const name = decodeSegment(url.slice(second + 1, nameEnd));
+    if (namespace === undefined || name === undefined) {
+      sendError(res, new ElasticServingError('ES_ERR_BAD_REQUEST', 'malformed percent-encoding in the path'));
+      req.resume();
+      return;
+    }
     let path = url.slice(nameEnd);
-    if (path === '' || path.startsWith('?')) path = `/${path}`;
+    if (path === '' || path.charCodeAt(0) === 63 /* ? */) path = `/${path}`;
     if (!activator.has(namespace, name)) {
       sendError(res, new ElasticServingError('ES_ERR_NOT_FOUND', `no function ${namespace}/${name}`));
       req.resume();
       return;
     }
-    if (Number(req.headers['content-length']) > maxBody) {
+    if (contentLength(req.rawHeaders) > maxBody) {
       sendError(res, tooLarge(), true);
       return;
     }
@@ -83,41 +178,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
     req.on('end', () => {
       if (rejected) return;
-      const aborter = new AbortController();
-      res.once('close', () => {
-        if (!res.writableFinished) aborter.abort();
-      });
       const body = size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      activator
-        .forward(
-          namespace,
-          name,
-          {
-            method: req.method ?? 'GET',
-            path,
-            headers: req.headers,
-            ...(body ? { body } : {}),
-            signal: aborter.signal,
-          },
-          async (status, headers, upstream, done) => {
-            const out: Record<string, string | string[]> = {};
-            for (const k in headers) {
-              const v = headers[k];
-              if (v !== undefined && !DROPPED_RESPONSE_HEADERS.has(k)) out[k] = v;
-            }
-            try {
-              res.writeHead(status, out);
-              for await (const chunk of upstream) res.write(chunk);
-              res.end();
-            } finally {
-              done();
-            }
-          },
-        )
-        .catch((err: unknown) => {
-          if (!res.headersSent) sendError(res, err);
-          else res.destroy();
-        });
+      const answer = new ClientAnswer(res);
+      // 'close' comes once per response: `on` spares the wrapper `once` allocates.
+      res.on('close', answer.onClose);
+      answer.handle = activator.relay(
+        namespace,
+        name,
+        { method: req.method ?? 'GET', path, headers: req.rawHeaders, body },
+        answer,
+      );
     });
   };
 
