@@ -84,7 +84,7 @@ describe('batch on the in-process queue', () => {
     });
     const status = await jobStatus(output);
     expect(status).toMatchObject({ state: 'completed', doneRows: 1000 });
-    expect(existsSync(new JobDir(`${output}.job`).chunksDir)).toBe(false);
+    expect(existsSync(new JobDir(`${output}.job`).logPath)).toBe(false);
   });
 
   it('scores CSV input with an id column and without one', async () => {
@@ -124,10 +124,19 @@ describe('batch on the in-process queue', () => {
       await submitBatch({ model: 'iris', url: server.url, input, output }, inProcess).catch((e) => e),
     ).toMatchObject({ message: expect.stringMatching(/unfinished batch .* batch resume/) });
 
-    // A chunk file cut short (as an OS crash before the data reached the disk would leave it) is scored again.
-    const [short] = [...kept];
-    await writeFile(join(jobDir.chunksDir, `${String(short).padStart(6, '0')}.jsonl`), '{"id":"r0"}\n');
-    kept.delete(short!);
+    // The log's last record cut short (as an OS crash before the data reached the disk could leave it): that
+    // chunk is scored again. Before it, a second record of the first chunk (a chunk scored twice, e.g. after
+    // a stalled worker): it is assembled once.
+    const bytes = await readFile(jobDir.logPath);
+    const starts: number[] = [];
+    for (let i = 0; i < bytes.length; i = bytes.indexOf('\n{"chunk":', i) + 1 || bytes.length) starts.push(i);
+    const last = starts.at(-1)!;
+    const lastChunk = JSON.parse(bytes.toString('utf8', last, bytes.indexOf('\n', last))).chunk as number;
+    await writeFile(
+      jobDir.logPath,
+      Buffer.concat([bytes.subarray(0, last), bytes.subarray(0, starts[1]), bytes.subarray(last, last + 100)]),
+    );
+    kept.delete(lastChunk);
 
     slow.inferRows.length = 0;
     const summary = await resumeBatch(`${output}.job`, { ...inProcess, concurrency: 2 });

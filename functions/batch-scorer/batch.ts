@@ -23,7 +23,7 @@ export interface BatchStartInfo {
 
 export interface BatchRunOptions
   extends QueueBackendOptions,
-    Pick<RunOptions, 'onProgress' | 'logger' | 'signal' | 'maxQueuedChunks' | 'sweepMs'> {
+    Pick<RunOptions, 'onProgress' | 'logger' | 'signal' | 'maxQueuedChunks' | 'sweepMs' | 'syncIntervalMs'> {
   /** Chunks this process scores at once; 0 = none (other workers, e.g. a scaled batch-scorer Function). @defaultValue 8 */
   concurrency?: number;
   /** Model server client settings. @defaultValue InferClient defaults */
@@ -53,6 +53,7 @@ async function run(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.maxQueuedChunks !== undefined ? { maxQueuedChunks: options.maxQueuedChunks } : {}),
     ...(options.sweepMs !== undefined ? { sweepMs: options.sweepMs } : {}),
+    ...(options.syncIntervalMs !== undefined ? { syncIntervalMs: options.syncIntervalMs } : {}),
   });
 }
 

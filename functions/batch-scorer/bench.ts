@@ -5,7 +5,12 @@
  * The model server is the real one (functions/model-server), built as the runtime builds a replica and run as its
  * own process, as a platform replica would be.
  *
- * `npx tsx functions/batch-scorer/bench.ts [--rows 100000] [--rounds 3] [--concurrency 4] [--chunk-size 256]`
+ * Two ways of timing each side: inside the process (`plain_script_rows` is the script's own clock, `batch_rows*`
+ * the time of `submitBatch` in a child), and as test/bench/suites/inference.ts does, from spawning the process to
+ * its exit (`*_wall`: the script under tsx, `elastic-serving batch submit --queue bullmq`), which counts starting
+ * the CLI and loading its modules on both sides.
+ *
+ * `npx tsx functions/batch-scorer/bench.ts [--rows 100000] [--rounds 3] [--concurrency 8] [--chunk-size 256]`
  * prints one JSON line per figure; `benchBatch()` returns them for test/bench suites.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -17,11 +22,13 @@ import { parseArgs } from 'node:util';
 import { transpileHandler } from '../../services/runtime/transpile.ts';
 import { buildIrisModel } from '../examples/iris/build-iris-model.ts';
 import { DEFAULT_CONCURRENCY, submitBatch } from './batch.ts';
+import { bullmq, ioredis } from './lazy-modules.ts';
 import { openQueueBackend, type QueueMode } from './queue-choice.ts';
 import { writeIrisRows } from './test-support/rows.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+const BIN = join(ROOT, 'bin/elastic-serving.mjs');
 const SELF = fileURLToPath(import.meta.url);
 
 export interface BatchBenchOptions {
@@ -36,7 +43,12 @@ export interface BatchBenchOptions {
 }
 
 export interface BatchBenchFigure {
-  metric: 'batch_rows' | 'batch_rows_in_process' | 'plain_script_rows';
+  metric:
+    | 'batch_rows'
+    | 'batch_rows_in_process'
+    | 'plain_script_rows'
+    | 'batch_rows_cli_wall'
+    | 'plain_script_rows_wall';
   /** Median rows/s. */
   value: number;
   /** Every round's rows/s. */
@@ -46,6 +58,27 @@ export interface BatchBenchFigure {
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** Runs node with `args` in a child process; resolves with its stdout and wall time (spawn to exit). */
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ out: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve({ out, ms: performance.now() - started })
+        : reject(new Error(`${args.slice(0, 3).join(' ')} exited with ${code}: ${err.slice(-500)}`)),
+    );
+  });
 }
 
 /** Runs `script` with tsx in a child process; resolves with its stdout. */
@@ -106,6 +139,11 @@ async function oneBatch(
   chunkSize: number,
 ) {
   await rm(`${output}.job`, { recursive: true, force: true });
+  // Loaded before the clock starts, as an import would (the `_wall` figures count loading the CLI's modules).
+  if (mode === 'bullmq') {
+    bullmq();
+    ioredis();
+  }
   const started = performance.now();
   const summary = await submitBatch({ model: 'iris', url, input, output, chunkSize }, { mode, concurrency });
   const seconds = (performance.now() - started) / 1000;
@@ -126,10 +164,17 @@ export async function benchBatch(options: BatchBenchOptions = {}): Promise<Batch
   const modes: QueueMode[] = redis.kind === 'bullmq' ? ['bullmq', 'in-process'] : ['in-process'];
   await redis.close();
   const server = await startModelServer(dir, model);
-  const results: Record<string, number[]> = { plain_script_rows: [], batch_rows: [], batch_rows_in_process: [] };
+  const results: Record<BatchBenchFigure['metric'], number[]> = {
+    plain_script_rows: [],
+    batch_rows: [],
+    batch_rows_in_process: [],
+    plain_script_rows_wall: [],
+    batch_rows_cli_wall: [],
+  };
   try {
     for (let round = 0; round < rounds; round++) {
-      const out = await runChild([
+      const plain = await runNode([
+        TSX,
         'test/bench/peers/plain-script.ts',
         '--model',
         model,
@@ -138,11 +183,39 @@ export async function benchBatch(options: BatchBenchOptions = {}): Promise<Batch
         '--output',
         join(dir, 'plain.jsonl'),
       ]);
-      results.plain_script_rows!.push(Number(/plain_script_rows (\d+)/.exec(out)?.[1]));
+      results.plain_script_rows.push(Number(/plain_script_rows (\d+)/.exec(plain.out)?.[1]));
+      results.plain_script_rows_wall.push(rows / (plain.ms / 1000));
       for (const mode of modes) {
         const args = [server.url, input, join(dir, `out-${mode}.jsonl`), mode, String(concurrency), String(chunkSize)];
         const rate = Number((await runChild([SELF, '--one', ...args])).trim());
-        results[mode === 'bullmq' ? 'batch_rows' : 'batch_rows_in_process']!.push(rate);
+        results[mode === 'bullmq' ? 'batch_rows' : 'batch_rows_in_process'].push(rate);
+      }
+      if (modes.includes('bullmq')) {
+        const output = join(dir, `cli-${round}.jsonl`);
+        const cli = await runNode(
+          [
+            BIN,
+            'batch',
+            'submit',
+            '--model',
+            'iris',
+            '--isvc',
+            server.url,
+            '--input',
+            input,
+            '--output',
+            output,
+            '--queue',
+            'bullmq',
+            '--chunk-size',
+            String(chunkSize),
+            '--concurrency',
+            String(concurrency),
+          ],
+          { ...process.env, ES_PROGRESS: 'plain' },
+        );
+        results.batch_rows_cli_wall.push(rows / (cli.ms / 1000));
+        await rm(`${output}.job`, { recursive: true, force: true });
       }
     }
   } finally {
@@ -187,10 +260,13 @@ async function main(): Promise<void> {
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
     ...(values['chunk-size'] ? { chunkSize: Number(values['chunk-size']) } : {}),
   });
-  const plain = figures.find((f) => f.metric === 'plain_script_rows')?.value ?? 0;
+  const plainOf = (metric: BatchBenchFigure['metric']) =>
+    figures.find((f) => f.metric === (metric.endsWith('_wall') ? 'plain_script_rows_wall' : 'plain_script_rows'))
+      ?.value ?? 0;
   for (const f of figures) {
+    const plain = plainOf(f.metric);
     process.stdout.write(
-      `${JSON.stringify({ ...f, unit: 'rows/s', ratio_to_plain: plain ? f.value / plain : null })}\n`,
+      `${JSON.stringify({ ...f, unit: 'rows/s', ratio_to_plain: plain ? Number((f.value / plain).toFixed(3)) : null })}\n`,
     );
   }
 }

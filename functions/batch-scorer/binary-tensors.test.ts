@@ -67,8 +67,8 @@ describe('scoring against the real model server, binary and JSON', () => {
     const binary = await scoreChunk(task, new InferClient({ binary: 'always' }), signal);
     const json = await scoreChunk(task, new InferClient({ binary: 'never' }), signal);
     expect(binary.failed).toEqual([]);
-    expect(binary.outputs).toHaveLength(150);
+    expect(binary.scored).toHaveLength(150);
     expect(binary).toEqual(json);
-    expect(typeof binary.outputs[0]!.label).toBe('number');
+    expect(typeof JSON.parse(binary.scored[0]!).label).toBe('number');
   });
 });

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithEngine, engines } from '../../test/support/engines.ts';
 import { buildIrisModel } from '../examples/iris/build-iris-model.ts';
 import { resumeBatch, submitBatch } from './batch.ts';
-import { BullBatchQueue } from './bullmq-queue.ts';
+import { BullBatchQueue, startWorker, workerOptions } from './bullmq-queue.ts';
+import { BatchFailedError } from './coordinator.ts';
 import { InferClient } from './infer-client.ts';
 import { JobDir } from './job-dir.ts';
 import { openJob } from './jobs.ts';
@@ -24,13 +25,15 @@ const unique = () => `t${randomBytes(5).toString('hex')}`;
 await describeWithEngine('redis', 'batch on BullMQ (real Redis)', () => {
   let dir: string;
   let server: OnnxHttpServer;
+  let model: Uint8Array;
   let redis: Redis;
   const registryKey = `es:batch:test-queues:${unique()}`;
   const bull = () => ({ mode: 'bullmq' as const, redisUrl: engines.redis.url, registryKey });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'batch-bull-'));
-    server = await startOnnxHttpServer((await buildIrisModel()).model, 'iris');
+    model = (await buildIrisModel()).model;
+    server = await startOnnxHttpServer(model, 'iris');
     redis = new Redis(engines.redis.url, { maxRetriesPerRequest: null });
   });
 
@@ -91,12 +94,14 @@ await describeWithEngine('redis', 'batch on BullMQ (real Redis)', () => {
     const output = join(dir, 'b.out.jsonl');
     const rows = await writeIrisRows(input, 1200, (i) => i === 3);
     const job = unique();
-    // A worker elsewhere (as a scaled batch-scorer replica would be): the coordinator scores nothing itself.
+    // A worker elsewhere (as a scaled batch-scorer replica runs one): the coordinator scores nothing itself. The
+    // model takes 30 ms a call, so the coordinator stops while most chunks are still to be scored.
+    const slow = await startOnnxHttpServer(model, 'iris', { delayMs: 30 });
     const remote = await BullBatchQueue.open(job, queueName(job), { connection: redis, registryKey });
-    const worker = await remote.work(chunkProcessor(new InferClient()), 2);
+    const worker = startWorker(queueName(job), chunkProcessor(new InferClient()), workerOptions(redis, 2));
     const stop = new AbortController();
     const first = submitBatch(
-      { model: 'iris', url: server.url, input, output, chunkSize: 50, job },
+      { model: 'iris', url: slow.url, input, output, chunkSize: 50, job },
       { ...bull(), concurrency: 0, signal: stop.signal, onProgress: (p) => p.doneChunks >= 3 && stop.abort() },
     );
     await expect(first).rejects.toThrow();
@@ -109,12 +114,41 @@ await describeWithEngine('redis', 'batch on BullMQ (real Redis)', () => {
     expect(await remote.depth()).toBe(0);
     await remote.close();
 
-    server.inferRows.length = 0;
+    slow.inferRows.length = 0;
     const summary = await resumeBatch(output, { ...bull(), concurrency: 0 });
-    expect(server.inferRows).toEqual([]);
+    expect(slow.inferRows).toEqual([]);
+    await slow.close();
     expect(summary).toMatchObject({ rows: 1200, failed: 1 });
     const check = await checkAccounting(output, summary.failedOutput, rows);
     expect(check).toMatchObject({ missing: [], twice: [], unknown: [], ordered: true, failedAsExpected: true });
+  });
+
+  it('gives up on chunks the model server cannot score after retries, drops their rows, and resume scores them', async () => {
+    const input = join(dir, 'e.jsonl');
+    const output = join(dir, 'e.out.jsonl');
+    const rows = await writeIrisRows(input, 300);
+    const down = await startOnnxHttpServer(model, 'iris');
+    const url = down.url;
+    await down.close();
+    const job = unique();
+    const err = await submitBatch(
+      { model: 'iris', url, input, output, chunkSize: 100, job },
+      { ...bull(), concurrency: 2, attempts: 2, backoffMs: 20, infer: { timeoutMs: 2000 } },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BatchFailedError);
+    expect((err as BatchFailedError).failedChunks.size).toBe(3);
+    expect(await redis.hlen(`bull:${queueName(job)}:rows`)).toBe(0);
+    expect(await new JobDir(`${output}.job`).doneChunks()).toEqual(new Set());
+
+    const back = await startOnnxHttpServer(model, 'iris', { port: Number(new URL(url).port) });
+    try {
+      const summary = await resumeBatch(output, { ...bull(), concurrency: 2 });
+      expect(summary).toMatchObject({ rows: 300, succeeded: 300, failed: 0 });
+      expect(back.inferRows.reduce((a, b) => a + b, 0)).toBe(300);
+      expect(await checkAccounting(output, summary.failedOutput, rows)).toMatchObject({ missing: [], twice: [] });
+    } finally {
+      await back.close();
+    }
   });
 
   it('a worker pool (a batch-scorer replica) follows the registry: works new queues, leaves finished ones', async () => {

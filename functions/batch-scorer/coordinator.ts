@@ -1,16 +1,23 @@
 /**
- * Runs a batch job to the end: queues the chunks that are neither written nor still in the queue, writes each
- * chunk as it finishes, assembles the output, publishes the completed event. The same code submits a new job and
- * resumes one after a crash: the job directory says which chunks are done, the queue which are still under way,
- * and only the rest is queued again — so after a `kill -9` no row is lost and none is written twice.
+ * Runs a batch job to the end: queues the chunks that are neither logged nor still in the queue, appends each
+ * chunk to the job's chunk log as it finishes, assembles the output, publishes the completed event. The same code
+ * submits a new job and resumes one after a crash: the chunk log says which chunks are done, the queue which are
+ * still under way, and only the rest is queued again — so after a `kill -9` no row is lost and none is written
+ * twice.
+ *
+ * Chunks scored by workers in this process are logged here before the worker reports them done, and only a
+ * receipt goes back through the queue; chunks scored elsewhere (batch-scorer replicas) bring their rows through the
+ * queue and are logged when they arrive. Only this process writes the job directory.
  */
-import { ElasticServingError } from '../../services/core/errors.ts';
 import { OutputAssembler } from './assembler.ts';
+import type { ChunkLog } from './chunk-log.ts';
 import { publishCompleted } from './completed-event.ts';
-import { readChunks } from './input.ts';
 import { type BatchManifest, type JobDir, rowsOfChunk } from './job-dir.ts';
-import type { BatchQueue, WorkerHandle } from './queue.ts';
-import type { BatchCompletedData, ChunkOutcome, ChunkProcessor, ChunkTask } from './types.ts';
+import type { BatchQueue } from './queue.ts';
+import { Run } from './run.ts';
+import type { BatchCompletedData, ChunkProcessor } from './types.ts';
+
+export { BatchFailedError } from './run.ts';
 
 /** Progress as a coordinator reports it after every chunk. */
 export interface BatchProgress {
@@ -39,26 +46,21 @@ export interface RunOptions {
   logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   /** Stops the run (the job stays resumable). */
   signal?: AbortSignal;
-  /** How often a durable queue is read for finished chunks whose event was missed. @defaultValue 2000 */
+  /** How often a durable queue is read whole (finished chunks it did not report, chunks it lost). @defaultValue 2000 */
   sweepMs?: number;
   /** Chunks queued and not yet finished at most (bounds memory and Redis for huge inputs). @defaultValue 2048 */
   maxQueuedChunks?: number;
+  /**
+   * How often the chunk log is fdatasync'ed in the background (an OS crash costs at most this much scoring
+   * again); 0 syncs after every chunk. A process crash loses nothing either way. @defaultValue 2000
+   */
+  syncIntervalMs?: number;
 }
 
 /** What a finished run returns: the completed event's data, and whether the event went out. */
 export interface BatchSummary extends BatchCompletedData {
   /** Why the completed event could not be published (the batch itself completed). */
   eventError?: string;
-}
-
-/** Some chunks could not be scored after their retries; the job stays resumable. */
-export class BatchFailedError extends ElasticServingError {
-  constructor(
-    message: string,
-    readonly failedChunks: ReadonlyMap<number, string>,
-  ) {
-    super('ES_ERR_BACKEND_UNAVAILABLE', message);
-  }
 }
 
 const silent = { info: () => undefined, warn: () => undefined };
@@ -72,7 +74,7 @@ export async function runBatch(dir: JobDir, manifest: BatchManifest, options: Ru
     if (current !== manifest) await dir.writeManifest(current);
     options.onStart?.(current);
     if (current.completed) {
-      await dir.removeChunks();
+      await dir.removeLog();
       return summaryOf(current);
     }
     return await drive(dir, current, options, log);
@@ -101,12 +103,21 @@ async function drive(
   options: RunOptions,
   log: NonNullable<RunOptions['logger']>,
 ): Promise<BatchSummary> {
-  const { done, failedRows } = await dir.checkedChunks(manifest);
+  const { log: chunkLog, scan } = await dir.openLog(manifest, {
+    ...(options.syncIntervalMs !== undefined ? { syncIntervalMs: options.syncIntervalMs } : {}),
+  });
+  if (scan.end < scan.size) {
+    log.warn(
+      { job: manifest.job, log: chunkLog.path, cut: scan.size - scan.end },
+      'chunk log ended in a torn or damaged record: cut off, its chunks are scored again',
+    );
+  }
+  const done = new Set(scan.records.keys());
   const progress: BatchProgress = {
     job: manifest.job,
     rows: manifest.input.rows,
     doneRows: [...done].reduce((sum, c) => sum + rowsOfChunk(manifest, c), 0),
-    failedRows,
+    failedRows: [...scan.records.values()].reduce((sum, r) => sum + r.failedRows, 0),
     startRows: 0,
     chunks: manifest.chunks,
     doneChunks: done.size,
@@ -114,198 +125,42 @@ async function drive(
   progress.startRows = progress.doneRows;
   options.onProgress?.({ ...progress });
 
-  const assembler = await OutputAssembler.open(dir.chunksDir, manifest.output, manifest.failedOutput);
-  for (const chunk of [...done].sort((a, b) => a - b)) assembler.offer(chunk, 'file');
+  let assembler: OutputAssembler;
   let queue: BatchQueue;
+  try {
+    assembler = await OutputAssembler.open(manifest.output, manifest.failedOutput);
+  } catch (err) {
+    await chunkLog.close();
+    throw err;
+  }
+  for (const record of [...scan.records.values()].sort((a, b) => a.chunk - b.chunk)) {
+    assembler.offer(record.chunk, () => chunkLog.read(record));
+  }
   try {
     queue = await options.openQueue(manifest);
   } catch (err) {
     await assembler.abort();
+    await chunkLog.close();
     throw err;
   }
   if (!queue.durable) {
     log.warn(
       { job: manifest.job, queue: queue.name },
-      'in-process queue: queued chunks live only in this process and it cannot resume across a restart; written chunks are kept',
+      'in-process queue: queued chunks live only in this process and it cannot resume across a restart; logged chunks are kept',
     );
   }
-  const failedChunks = new Map<number, string>();
-  const handling = new Set<number>();
-  const writes = new Set<Promise<void>>();
-  let fileWrites: Promise<void> = Promise.resolve();
-  let queued = 0;
-  let wake: (() => void) | undefined;
-  let writeError: unknown;
-  const settled = () => done.size + failedChunks.size;
-  const poke = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-
-  const handle = (outcome: ChunkOutcome) => {
-    const { chunk } = outcome;
-    if (done.has(chunk) || failedChunks.has(chunk) || handling.has(chunk)) {
-      if (done.has(chunk)) void queue.release(chunk).catch(() => undefined);
-      return;
-    }
-    handling.add(chunk);
-    const work = (async () => {
-      if ('output' in outcome) {
-        // One chunk file at a time: creating files in one directory from several threads makes the kernel
-        // contend on the directory (measured: 2.5× the CPU of writing them in turn).
-        const write = fileWrites.then(() => dir.writeChunk(outcome.output));
-        fileWrites = write.catch(() => undefined);
-        await write;
-        done.add(chunk);
-        assembler.offer(chunk, outcome.output);
-        progress.doneRows += rowsOfChunk(manifest, chunk);
-        progress.failedRows += outcome.output.failedRows;
-        progress.doneChunks = done.size;
-        options.onProgress?.({ ...progress });
-      } else {
-        failedChunks.set(chunk, outcome.error);
-        log.warn({ job: manifest.job, chunk, error: outcome.error }, 'chunk failed after its retries');
-      }
-      queued = Math.max(0, queued - 1);
-      await queue.release(chunk);
-    })()
-      .catch((err: unknown) => {
-        writeError ??= err;
-      })
-      .finally(() => {
-        handling.delete(chunk);
-        writes.delete(work);
-        poke();
-      });
-    writes.add(work);
-  };
-
-  const off = queue.onFinished(handle);
-  options.signal?.addEventListener('abort', poke, { once: true });
-
-  /**
-   * Events can be missed (a reconnect, a trimmed event stream), so a durable queue is also read now and then. A
-   * chunk the queue lost (absent from it twice in a row, e.g. its keys were deleted) stops the run: resuming
-   * queues it again.
-   */
-  const startSweep = () => {
-    let sweeping = false;
-    let missing = new Set<number>();
-    const timer = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      queue
-        .inventory()
-        .then((inv) => {
-          for (const outcome of inv.finished) handle(outcome);
-          const seen = new Set([...inv.pending, ...inv.finished.map((o) => o.chunk)]);
-          const gone = [...inQueue].filter(
-            (c) => !seen.has(c) && !done.has(c) && !failedChunks.has(c) && !handling.has(c),
-          );
-          const lost = gone.filter((c) => missing.has(c));
-          missing = new Set(gone);
-          if (lost.length > 0) {
-            writeError ??= new Error(`chunks ${lost.slice(0, 5).join(', ')} vanished from queue ${queue.name}`);
-            poke();
-          }
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          sweeping = false;
-        });
-    }, options.sweepMs ?? 2000);
-    timer.unref();
-    return timer;
-  };
-  let workers: WorkerHandle | undefined;
-  let destroyed = false;
-  let assembled = false;
-  let sweep: NodeJS.Timeout | undefined;
-  /** Chunks this run knows to be in the queue (found there, or added). */
-  const inQueue = new Set<number>();
+  const run = new Run(manifest, chunkLog, assembler, queue, done, progress, options, log);
+  let completed = false;
   try {
-    const inventory = await queue.inventory();
-    for (const outcome of inventory.finished) {
-      // A failed chunk of an earlier run is redone: released here, it is queued again below.
-      if ('error' in outcome) await queue.release(outcome.chunk);
-      else handle(outcome);
-    }
-    const pending = inventory.pending;
-    for (const c of pending) inQueue.add(c);
-    queued = [...pending].filter((c) => !done.has(c)).length;
-    if (queue.durable) sweep = startSweep();
-    log.info(
-      { job: manifest.job, chunks: manifest.chunks, done: done.size, inQueue: pending.size, queue: queue.kind },
-      'batch running',
-    );
-    if (options.workers && options.workers.concurrency > 0) {
-      workers = await queue.work(options.workers.processor, options.workers.concurrency);
-    }
-
-    const maxQueued = options.maxQueuedChunks ?? 2048;
-    const waitFor = async (ready: () => boolean) => {
-      while (!ready()) {
-        options.signal?.throwIfAborted();
-        if (writeError !== undefined) throw writeError;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
-    };
-
-    let batch: ChunkTask[] = [];
-    const flush = async () => {
-      await queue.add(batch);
-      batch = [];
-    };
-    for await (const { chunk, start, lines, rows } of readChunks(
-      manifest.input.path,
-      manifest.input.format,
-      manifest.chunkSize,
-    )) {
-      if (done.has(chunk) || pending.has(chunk) || handling.has(chunk)) continue;
-      await waitFor(() => queued < maxQueued);
-      batch.push({
-        job: manifest.job,
-        chunk,
-        model: manifest.model,
-        url: manifest.url,
-        start,
-        ...(lines ? { lines } : {}),
-        ...(rows ? { rows } : {}),
-      });
-      queued++;
-      inQueue.add(chunk);
-      if (batch.length >= 64) await flush();
-    }
-    await flush();
-    await waitFor(() => settled() >= manifest.chunks && handling.size === 0);
-    await Promise.all([...writes]);
-    if (writeError !== undefined) throw writeError;
-
-    if (failedChunks.size > 0) {
-      const [first] = failedChunks;
-      throw new BatchFailedError(
-        `${failedChunks.size} of ${manifest.chunks} chunks could not be scored after their retries (chunk ${first![0]}: ${first![1]}); fix the cause and run \`elastic-serving batch resume\``,
-        failedChunks,
-      );
-    }
-    const summary = await complete(dir, manifest, assembler, log);
-    assembled = true;
-    await workers?.close();
-    workers = undefined;
-    await queue.destroy();
-    destroyed = true;
+    await run.drive();
+    const summary = await complete(dir, manifest, assembler, chunkLog, log);
+    completed = true;
+    await run.finish();
     return summary;
   } finally {
-    if (sweep) clearInterval(sweep);
-    off();
-    options.signal?.removeEventListener('abort', poke);
-    await workers?.close();
-    await Promise.allSettled([...writes]);
-    if (!destroyed) await queue.close();
-    if (!assembled) await assembler.abort();
+    await run.stop();
+    if (!completed) await assembler.abort();
+    await chunkLog.close();
   }
 }
 
@@ -313,6 +168,7 @@ async function complete(
   dir: JobDir,
   manifest: BatchManifest,
   assembler: OutputAssembler,
+  chunkLog: ChunkLog,
   log: NonNullable<RunOptions['logger']>,
 ): Promise<BatchSummary> {
   const counts = await assembler.finish(manifest.chunks);
@@ -346,7 +202,8 @@ async function complete(
     durationMs,
   };
   await dir.writeManifest({ ...manifest, completed });
-  await dir.removeChunks();
+  await chunkLog.close(false);
+  await dir.removeLog();
   log.info({ job: manifest.job, ...completed }, 'batch completed');
   return summary;
 }

@@ -31,7 +31,7 @@ export class InferError extends Error {
 }
 
 export interface InferClientOptions {
-  /** Deadline of one HTTP call. @defaultValue 60000 */
+  /** How long one HTTP call may wait for its answer's headers, then between parts of its body. @defaultValue 60000 */
   timeoutMs?: number;
   /** How long model metadata is reused before it is read again. @defaultValue 30000 */
   metadataTtlMs?: number;
@@ -96,7 +96,10 @@ export class InferClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]),
+        signal,
+        // undici's own deadlines, not a timer signal per call: the same bound on a stuck call, for less work.
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
         dispatcher: agent,
       });
     } catch (err) {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunksOf, fingerprintInput, formatOf, readLines, readRows } from './input.ts';
+import { chunksOf, fingerprintInput, formatOf, readChunks, readRows, taskRows } from './input.ts';
 import type { InputRow } from './types.ts';
 
 let dir: string;
@@ -50,12 +50,41 @@ describe('readRows', () => {
     expect((await all(readRows(noIds))).map((r) => r.id)).toEqual([0, 1]);
   });
 
-  it('splits lines across read buffers and multi-byte characters', async () => {
+  it('splits lines across read buffers and multi-byte characters, into chunks a worker parses back', async () => {
     const file = join(dir, 'big.jsonl');
     const lines = Array.from({ length: 30_000 }, (_, i) => JSON.stringify({ id: `é-${i}`, v: 'ü'.repeat(i % 50) }));
-    await writeFile(file, `${lines.join('\n')}\n`);
-    const read = await all(readLines(file));
-    expect(read).toEqual(lines);
+    // Blank lines and CRLF here and there, so chunks span read buffers with both inside them.
+    const text = lines.map((l, i) => (i % 1000 === 7 ? `${l}\r\n \t\n` : `${l}\n`)).join('');
+    await writeFile(file, text);
+    expect((await all(readRows(file))).map((r) => r.row)).toEqual(lines.map((l) => JSON.parse(l)));
+    const chunks = await all(readChunks(file, 'jsonl', 700));
+    expect(chunks.map((c) => [c.chunk, c.start])).toEqual(chunks.map((_, i) => [i, i * 700]));
+    const rows = chunks.flatMap((c) => taskRows(c));
+    expect(rows.map((r) => r.id)).toEqual(lines.map((_, i) => `é-${i}`));
+    expect(rows.every((r) => r.error === undefined)).toBe(true);
+    expect((await fingerprintInput(file)).rows).toBe(30_000);
+  });
+
+  it('skips a BOM and counts a last line without a newline; rows of a chunk keep their file index', async () => {
+    const file = join(dir, 'bom.jsonl');
+    await writeFile(file, '\ufeff[1]\n\n  \n{"id":"x"}\r\nnope\n[4]');
+    const chunks = await all(readChunks(file, 'jsonl', 2));
+    expect(chunks.map((c) => taskRows(c).map((r) => [r.id, r.error !== undefined]))).toEqual([
+      [
+        [0, false],
+        ['x', false],
+      ],
+      [
+        [2, true],
+        [3, false],
+      ],
+    ]);
+    expect(taskRows(chunks[1]!)[0]!.row).toBe('nope');
+    expect((await fingerprintInput(file)).rows).toBe(4);
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '\n \n');
+    expect(await all(readChunks(empty, 'jsonl', 2))).toEqual([]);
+    expect((await fingerprintInput(empty)).rows).toBe(0);
   });
 });
 

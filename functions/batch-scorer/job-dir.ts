@@ -1,22 +1,23 @@
 /**
  * A batch job's state on disk, `<output>.job/`:
  * - `manifest.json` — what the job is (input fingerprint, model, URL, chunking, queue), and once done its counts;
- * - `chunks/NNNNNN.jsonl` (+ `NNNNNN.failed.jsonl` when the chunk has failed rows) — one chunk's scored and
- *   failed rows, written as soon as the chunk finishes, each by tmp + rename; the failed file is written first,
- *   so a chunk's `.jsonl` is the mark that the chunk is done and both files are whole;
+ * - `chunks.log` — every finished chunk's scored and failed rows, appended as soon as the chunk finishes
+ *   (chunk-log.ts); a chunk is done when its record is in the log, whole;
  * - `lock.json` — the process running the job; a second coordinator refuses to run beside a live one.
- * The final output is the chunk files concatenated in chunk order, so it keeps input order and ids.
+ * The final output is the chunks' rows in chunk order, so it keeps input order and ids.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { syncDir } from '../../services/controller/atomic-file.ts';
 import { ElasticServingError } from '../../services/core/errors.ts';
+import { ChunkLog, type ChunkLogOptions, type LogScan, scanLog } from './chunk-log.ts';
 import type { InputFingerprint, InputFormat } from './input.ts';
-import type { ChunkOutput, QueueKind } from './types.ts';
+import type { QueueKind } from './types.ts';
 
-export const MANIFEST_VERSION = 1;
+/** 2: the chunk log (1 wrote a file per chunk). */
+export const MANIFEST_VERSION = 2;
 
 export interface BatchManifest {
   version: number;
@@ -57,10 +58,6 @@ export function rowsOfChunk(manifest: Pick<BatchManifest, 'chunkSize' | 'input'>
   return Math.max(0, Math.min(manifest.chunkSize, manifest.input.rows - chunk * manifest.chunkSize));
 }
 
-const TRASH_PREFIX = 'chunks.done-';
-const CHUNK_FILE = /^(\d{6,})\.jsonl$/;
-const pad = (chunk: number) => String(chunk).padStart(6, '0');
-
 /** Writes `data` to `path` by tmp + rename, so readers see the old file or the whole new one. */
 export async function writeAtomic(path: string, data: string, sync: boolean): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
@@ -86,18 +83,17 @@ export async function writeAtomic(path: string, data: string, sync: boolean): Pr
 
 export class JobDir {
   readonly dir: string;
-  readonly chunksDir: string;
-  /** fsync each chunk file (survives an OS crash, not only a process crash). */
-  readonly #sync: boolean;
 
-  constructor(dir: string, options: { sync?: boolean } = {}) {
+  constructor(dir: string) {
     this.dir = dir;
-    this.chunksDir = join(dir, 'chunks');
-    this.#sync = options.sync ?? false;
   }
 
   get manifestPath(): string {
     return join(this.dir, 'manifest.json');
+  }
+
+  get logPath(): string {
+    return join(this.dir, 'chunks.log');
   }
 
   async readManifest(): Promise<BatchManifest | undefined> {
@@ -110,92 +106,42 @@ export class JobDir {
     }
     const manifest = JSON.parse(text) as BatchManifest;
     if (manifest.version !== MANIFEST_VERSION) {
-      throw new ElasticServingError('ES_ERR_BAD_REQUEST', `${this.manifestPath}: unknown manifest version`);
+      throw new ElasticServingError(
+        'ES_ERR_BAD_REQUEST',
+        `${this.manifestPath} has layout version ${manifest.version}, this elastic-serving reads ${MANIFEST_VERSION}: finish the job with the version that started it, or delete ${this.dir} and submit again`,
+      );
     }
     return manifest;
   }
 
   async writeManifest(manifest: BatchManifest): Promise<void> {
-    await mkdir(this.chunksDir, { recursive: true });
+    await mkdir(this.dir, { recursive: true });
     await writeAtomic(this.manifestPath, `${JSON.stringify(manifest, null, 2)}\n`, true);
     await syncDir(this.dir);
   }
 
-  /** Indexes of chunks whose output is on disk. */
+  /** Indexes of chunks whose record is in the log (headers only: for a look beside a running job). */
   async doneChunks(): Promise<Set<number>> {
-    let names: string[];
-    try {
-      names = await readdir(this.chunksDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-      throw err;
-    }
-    const done = new Set<number>();
-    for (const name of names) {
-      const m = CHUNK_FILE.exec(name);
-      if (m) done.add(Number(m[1]));
-    }
-    return done;
+    return new Set((await scanLog(this.logPath, { verify: false })).records.keys());
   }
 
   /**
-   * Persists a finished chunk: its failed rows first (only when it has some), then its scored rows, the chunk's
-   * done mark.
+   * Opens the chunk log to run the job (under its lock): records are checked against the manifest (a chunk of
+   * the job, holding that chunk's number of rows), and a tail that is torn, damaged or wrong is cut off.
    */
-  async writeChunk(output: ChunkOutput): Promise<void> {
-    const base = join(this.chunksDir, pad(output.chunk));
-    if (output.failed !== '') await writeAtomic(`${base}.failed.jsonl`, output.failed, this.#sync);
-    await writeAtomic(`${base}.jsonl`, output.scored, this.#sync);
+  openLog(
+    manifest: Pick<BatchManifest, 'chunkSize' | 'chunks' | 'input'>,
+    options: Omit<ChunkLogOptions, 'accept'> = {},
+  ): Promise<{ log: ChunkLog; scan: LogScan }> {
+    return ChunkLog.open(this.logPath, {
+      ...options,
+      accept: (r) => r.chunk < manifest.chunks && r.succeeded + r.failedRows === rowsOfChunk(manifest, r.chunk),
+    });
   }
 
-  /**
-   * The written chunks whose files hold exactly the chunk's rows, and their failed rows in all. A chunk file that
-   * is short (an OS crash after the rename but before its data reached the disk; chunk files are not fsynced) is
-   * removed, so the chunk is scored again rather than losing rows.
-   */
-  async checkedChunks(
-    manifest: Pick<BatchManifest, 'chunkSize' | 'input'>,
-  ): Promise<{ done: Set<number>; failedRows: number }> {
-    const done = await this.doneChunks();
-    let failedRows = 0;
-    for (const chunk of done) {
-      const base = join(this.chunksDir, pad(chunk));
-      const scored = countLines(await readFile(`${base}.jsonl`));
-      const failed = countLines(await readFile(`${base}.failed.jsonl`).catch(() => Buffer.alloc(0)));
-      if (scored + failed === rowsOfChunk(manifest, chunk)) {
-        failedRows += failed;
-        continue;
-      }
-      await rm(`${base}.jsonl`, { force: true });
-      await rm(`${base}.failed.jsonl`, { force: true });
-      done.delete(chunk);
-    }
-    return { done, failedRows };
-  }
-
-  /**
-   * Drops the chunk files once the final output and the completed manifest are written: the directory is renamed
-   * away at once and deleted in the background (hundreds of unlinks need not delay the batch's end).
-   */
-  async removeChunks(): Promise<void> {
-    const trash = join(this.dir, `${TRASH_PREFIX}${randomBytes(4).toString('hex')}`);
-    try {
-      await rename(this.chunksDir, trash);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    void rm(trash, { recursive: true, force: true }).catch(() => undefined);
-  }
-
-  /** Deletes chunk directories an earlier process renamed away but did not finish deleting. */
-  async #removeTrash(): Promise<void> {
-    const names = await readdir(this.dir).catch(() => [] as string[]);
-    await Promise.all(
-      names
-        .filter((n) => n.startsWith(TRASH_PREFIX))
-        .map((n) => rm(join(this.dir, n), { recursive: true, force: true })),
-    );
+  /** Drops the chunk log once the final output and the completed manifest are written. */
+  async removeLog(): Promise<void> {
+    await rm(this.logPath, { force: true });
   }
 
   /** Takes the job's lock; throws BatchBusyError while another live process on this host holds it. */
@@ -216,7 +162,6 @@ export class JobDir {
       // The holder died (kill -9, crash): take the job over.
       await writeAtomic(path, JSON.stringify(me), false);
     }
-    await this.#removeTrash();
     return async () => {
       const holder = await readFile(path, 'utf8')
         .then((t) => JSON.parse(t) as typeof me)
@@ -241,10 +186,4 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function countLines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
-  return n;
 }

@@ -4,7 +4,15 @@
  * `batch resume` redoes the others, but the queue itself cannot resume across a restart, and no other process
  * can help score.
  */
-import { type BatchQueue, type QueueInventory, RETRY_DEFAULTS, type RetryOptions, type WorkerHandle } from './queue.ts';
+import { setMaxListeners } from 'node:events';
+import {
+  type BatchQueue,
+  outcomeOf,
+  type QueueInventory,
+  RETRY_DEFAULTS,
+  type RetryOptions,
+  type WorkerHandle,
+} from './queue.ts';
 import type { ChunkOutcome, ChunkProcessor, ChunkTask } from './types.ts';
 
 interface Entry {
@@ -58,6 +66,8 @@ export class InProcessQueue implements BatchQueue {
 
   async work(processor: ChunkProcessor, concurrency: number): Promise<WorkerHandle> {
     const abort = new AbortController();
+    // Every lane's model-server calls listen to this one signal.
+    setMaxListeners(0, abort.signal);
     const lane = async () => {
       while (!abort.signal.aborted) {
         const entry = this.#take();
@@ -103,27 +113,49 @@ export class InProcessQueue implements BatchQueue {
     const { chunk } = entry.task;
     let outcome: ChunkOutcome;
     try {
-      outcome = { chunk, output: await processor(entry.task, signal) };
+      outcome = outcomeOf(chunk, await processor(entry.task, signal));
     } catch (err) {
       entry.attempts++;
       entry.running = false;
       if (signal.aborted) return;
       if (entry.attempts < this.#retry.attempts) {
         entry.readyAt = Date.now() + this.#retry.backoffMs * 2 ** (entry.attempts - 1);
-        const timer = setTimeout(() => this.#notify(), entry.readyAt - Date.now());
-        timer.unref();
         return;
       }
       outcome = { chunk, error: err instanceof Error ? err.message : String(err) };
     }
     if (!this.#entries.delete(chunk)) return; // destroyed meanwhile
-    this.#finished.set(chunk, outcome);
+    if (!('receipt' in outcome)) this.#finished.set(chunk, outcome);
     for (const listener of this.#listeners) listener(outcome);
   }
 
+  /**
+   * Waits for a chunk to be added, or for the earliest retry backoff to end. (A timer set when the backoff began
+   * could fire a millisecond before `Date.now()` reaches it, find nothing ready, and leave the lane waiting for
+   * good: the wait is measured again here.)
+   */
   #idle(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => this.#wake.push(resolve));
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#entries.values()) if (!entry.running) next = Math.min(next, entry.readyAt);
+    return new Promise((resolve) => {
+      if (next === Number.POSITIVE_INFINITY) {
+        this.#wake.push(resolve);
+        return;
+      }
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          this.#wake = this.#wake.filter((w) => w !== wake);
+          resolve();
+        },
+        Math.max(1, next - Date.now() + 1),
+      );
+      this.#wake.push(wake);
+    });
   }
 
   #notify(): void {

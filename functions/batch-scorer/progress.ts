@@ -2,8 +2,8 @@
  * Batch progress for people: a cli-progress bar with rows/s and ETA on a terminal, plain lines (at most one a
  * second, and the last one) otherwise, so logs of CI jobs and `2> file` stay readable.
  */
-import { Presets, SingleBar } from 'cli-progress';
 import type { BatchProgress } from './coordinator.ts';
+import { cliProgress } from './lazy-modules.ts';
 
 export interface ProgressReporter {
   update(progress: BatchProgress): void;
@@ -40,6 +40,7 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
   const startedAt = now();
   let last: BatchProgress | undefined;
   if (options.tty) {
+    const { Presets, SingleBar } = cliProgress();
     const bar = new SingleBar(
       {
         stream: options.tty,

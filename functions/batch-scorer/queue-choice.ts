@@ -3,8 +3,9 @@
  * default) and the in-process queue otherwise, and says which — the in-process queue loses queued work with the
  * process, which a user must know before starting a long batch.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { BullBatchQueue, type WorkerLockOptions } from './bullmq-queue.ts';
+import { ioredis } from './lazy-modules.ts';
 import { InProcessQueue } from './memory-queue.ts';
 import type { BatchQueue, RetryOptions } from './queue.ts';
 import type { QueueKind } from './types.ts';
@@ -48,7 +49,7 @@ export function redactUrl(url: string): string {
 }
 
 async function connect(url: string, timeoutMs: number): Promise<Redis> {
-  const redis = new Redis(url, {
+  const redis = new (ioredis().Redis)(url, {
     maxRetriesPerRequest: null,
     lazyConnect: true,
     connectTimeout: timeoutMs,

@@ -6,7 +6,7 @@
  * Only the coordinator writes the job directory: workers hand results back through the queue, so a chunk is
  * written once whatever the number of workers, and a worker needs no access to the coordinator's disk.
  */
-import type { ChunkOutcome, ChunkProcessor, ChunkTask, QueueKind } from './types.ts';
+import type { ChunkOutcome, ChunkOutput, ChunkProcessor, ChunkReceipt, ChunkTask, QueueKind } from './types.ts';
 
 /** What a queue still holds of a job, read when a coordinator (re)starts. */
 export interface QueueInventory {
@@ -37,7 +37,11 @@ export interface BatchQueue {
   release(chunk: number): Promise<void>;
   /** Chunks waiting, delayed or running: the autoscaler's queue depth. */
   depth(): Promise<number>;
-  /** Starts local workers scoring this queue's chunks. */
+  /**
+   * Starts the coordinator's own workers on this queue. Their processor logs each chunk before it returns and
+   * returns a receipt, which is not kept: the chunk leaves the queue as it finishes, with nothing to release. (A
+   * worker elsewhere, whose rows must wait in the queue for the coordinator, is bullmq-queue.ts `startWorker`.)
+   */
   work(processor: ChunkProcessor, concurrency: number): Promise<WorkerHandle>;
   /** Disconnects, leaving whatever is queued (a later coordinator resumes it). */
   close(): Promise<void>;
@@ -54,3 +58,8 @@ export interface RetryOptions {
 }
 
 export const RETRY_DEFAULTS = { attempts: 3, backoffMs: 1000 } as const;
+
+/** The outcome a processor's result makes. */
+export function outcomeOf(chunk: number, result: ChunkOutput | ChunkReceipt): ChunkOutcome {
+  return 'persisted' in result ? { chunk, receipt: result } : { chunk, output: result };
+}

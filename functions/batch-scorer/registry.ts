@@ -4,9 +4,10 @@
  * know which queues to work, and the autoscaler sums the depth of every queue in it (KEDA's BullMQ scaler does
  * the same for a fixed list of queues).
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bullmqDepth } from '../../services/autoscaler/queue-depth.ts';
+import { bullmq } from './lazy-modules.ts';
 
 /** Redis set of live batch queue names. */
 export const DEFAULT_REGISTRY_KEY = 'es:batch:queues';
@@ -53,7 +54,7 @@ export function batchQueuesDepth(
     for (const name of names) {
       let queue = queues.get(name);
       if (queue === undefined) {
-        queue = new Queue(name, { connection: redis });
+        queue = new (bullmq().Queue)(name, { connection: redis });
         queues.set(name, queue);
       }
       depth += await bullmqDepth(queue)();

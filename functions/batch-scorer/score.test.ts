@@ -5,7 +5,7 @@ import { onnxModel } from '../examples/iris/onnx-writer.ts';
 import { InferClient, InferError } from './infer-client.ts';
 import { scoreChunk } from './score.ts';
 import { type OnnxHttpServer, startOnnxHttpServer } from './test-support/onnx-http-server.ts';
-import type { ChunkTask, InputRow } from './types.ts';
+import type { ChunkResult, ChunkTask, InputRow } from './types.ts';
 
 const signal = new AbortController().signal;
 let iris: OnnxHttpServer;
@@ -28,6 +28,11 @@ afterAll(async () => {
   await wide.close();
 });
 
+/** The scored rows of a result, parsed. */
+function outputsOf(result: ChunkResult): Record<string, unknown>[] {
+  return result.scored.map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 function task(server: OnnxHttpServer, model: string, rows: InputRow[]): ChunkTask {
   return { job: 'j1', chunk: 3, model, url: server.url, rows };
 }
@@ -42,9 +47,9 @@ describe('scoreChunk (real onnxruntime behind HTTP)', () => {
     expect(iris.inferRows).toEqual([150]);
     expect(result.chunk).toBe(3);
     expect(result.failed).toEqual([]);
-    expect(result.outputs.map((o) => o.id)).toEqual(rows.map((r) => r.id));
+    expect(outputsOf(result).map((o) => o.id)).toEqual(rows.map((r) => r.id));
     let right = 0;
-    for (const [i, out] of result.outputs.entries()) {
+    for (const [i, out] of outputsOf(result).entries()) {
       const p = out.probabilities as number[];
       expect(p).toHaveLength(3);
       expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
@@ -64,7 +69,7 @@ describe('scoreChunk (real onnxruntime behind HTTP)', () => {
     ];
     const result = await scoreChunk(task(iris, 'iris', rows), new InferClient(), signal);
     expect(iris.inferRows).toEqual([2]);
-    expect(result.outputs.map((o) => [o.id, o.label])).toEqual([
+    expect(outputsOf(result).map((o) => [o.id, o.label])).toEqual([
       [0, 0],
       [3, 2],
     ]);
@@ -85,7 +90,7 @@ describe('scoreChunk (real onnxruntime behind HTTP)', () => {
     const result = await scoreChunk(task(wide, 'open', rows), new InferClient(), signal);
     // The stacked request was refused (rows of different widths), then each row went alone.
     expect(wide.inferRows.sort()).toEqual([1, 1]);
-    expect(result.outputs).toEqual([
+    expect(outputsOf(result)).toEqual([
       { id: 'a', y: [4, 5] },
       { id: 'c', y: [1, 1] },
     ]);

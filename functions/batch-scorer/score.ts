@@ -3,10 +3,11 @@
  * refuses that call for a reason that may be a row's fault, the rows are sent one by one so that only the rows it
  * still refuses fail (with its reason). Failures that are not about rows reject, and the queue retries the chunk.
  */
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { InferClient, InferError } from './infer-client.ts';
 import { taskRows } from './input.ts';
-import { type ModelMeta, RowError, rowTensors, splitOutputs, stackInputs } from './tensors.ts';
-import type { ChunkOutput, ChunkProcessor, ChunkResult, ChunkTask, FailedRow, InputRow, OutputRow } from './types.ts';
+import { type ModelMeta, RowError, rowTensors, scoredLines, stackInputs } from './tensors.ts';
+import type { ChunkOutput, ChunkProcessor, ChunkResult, ChunkTask, FailedRow, InputRow } from './types.ts';
 
 export interface ScoreOptions {
   /** Rows sent at once while isolating a failure row by row. @defaultValue 8 */
@@ -25,14 +26,14 @@ async function inferRows(
   meta: ModelMeta,
   rows: readonly Prepared[],
   signal: AbortSignal,
-): Promise<OutputRow[]> {
+): Promise<string[]> {
   const inputs = stackInputs(
     meta,
     rows.map((r) => r.tensors),
   );
   const id = rows.length === 1 ? `${task.job}/${task.chunk}/${rows[0]!.row.id}` : `${task.job}/${task.chunk}`;
   const outputs = await client.infer(task.url, task.model, id, inputs, signal);
-  return splitOutputs(
+  return scoredLines(
     outputs,
     rows.map((r) => r.row),
   );
@@ -47,7 +48,7 @@ export async function scoreChunk(
 ): Promise<ChunkResult> {
   const meta = await client.metadata(task.url, task.model, signal);
   const rows = taskRows(task);
-  const outputs = new Map<number, OutputRow>();
+  const outputs = new Map<number, string>();
   const failed = new Map<number, FailedRow>();
   const ready: Prepared[] = [];
   rows.forEach((row, index) => {
@@ -78,10 +79,10 @@ export async function scoreChunk(
     }
   }
 
-  const result: ChunkResult = { chunk: task.chunk, outputs: [], failed: [] };
+  const result: ChunkResult = { chunk: task.chunk, scored: [], failed: [] };
   for (let i = 0; i < rows.length; i++) {
     const out = outputs.get(i);
-    if (out !== undefined) result.outputs.push(out);
+    if (out !== undefined) result.scored.push(out);
     else result.failed.push(failed.get(i)!);
   }
   return result;
@@ -94,9 +95,12 @@ async function isolate(
   rows: readonly Prepared[],
   signal: AbortSignal,
   concurrency: number,
-  outputs: Map<number, OutputRow>,
+  outputs: Map<number, string>,
   failed: Map<number, FailedRow>,
 ): Promise<void> {
+  // The calls below listen to the task's signal all at once (0 is no limit).
+  const max = getMaxListeners(signal);
+  if (max !== 0 && max < concurrency + 10) setMaxListeners(concurrency + 10, signal);
   let next = 0;
   const lane = async () => {
     while (next < rows.length) {
@@ -115,11 +119,10 @@ async function isolate(
 
 /** A chunk's result as JSONL text, the form it travels back to the coordinator in. */
 export function toChunkOutput(result: ChunkResult): ChunkOutput {
-  let scored = '';
-  for (const row of result.outputs) scored += `${JSON.stringify(row)}\n`;
+  const scored = result.scored.length > 0 ? `${result.scored.join('\n')}\n` : '';
   let failed = '';
   for (const row of result.failed) failed += `${JSON.stringify(row)}\n`;
-  return { chunk: result.chunk, scored, failed, succeeded: result.outputs.length, failedRows: result.failed.length };
+  return { chunk: result.chunk, scored, failed, succeeded: result.scored.length, failedRows: result.failed.length };
 }
 
 /** A ChunkProcessor over one shared client (one keep-alive pool and metadata cache per worker process). */

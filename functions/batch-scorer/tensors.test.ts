@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ModelMeta, RowError, rowTensors, splitOutputs, stackInputs } from './tensors.ts';
+import { type ModelMeta, RowError, rowTensors, scoredLines, stackInputs } from './tensors.ts';
 
 const iris: ModelMeta = {
   name: 'iris',
@@ -54,7 +54,7 @@ describe('rowTensors', () => {
   });
 });
 
-describe('stackInputs and splitOutputs', () => {
+describe('stackInputs and scoredLines', () => {
   it('stacks rows as [rows, features] and splits outputs back per row, keeping ids', () => {
     const rows = [
       { id: 'a', row: [1, 2, 3, 4] },
@@ -65,7 +65,7 @@ describe('stackInputs and splitOutputs', () => {
       rows.map((r) => rowTensors(r.row, iris)),
     );
     expect(inputs).toEqual([{ name: 'input', shape: [2, 4], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6, 7, 8] }]);
-    const out = splitOutputs(
+    const lines = scoredLines(
       [
         { name: 'probabilities', shape: [2, 3], datatype: 'FP32', data: [0.1, 0.2, 0.7, 0.9, 0.05, 0.05] },
         { name: 'label', shape: [2], datatype: 'INT64', data: [2, 0] },
@@ -87,6 +87,7 @@ describe('stackInputs and splitOutputs', () => {
       ],
       rows,
     );
+    const out = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out).toEqual([
       {
         id: 'a',
@@ -110,11 +111,31 @@ describe('stackInputs and splitOutputs', () => {
     expect(Object.keys(out[0]!)[0]).toBe('id');
   });
 
+  it('writes each row as JSON.stringify would: non-finite numbers as null, strings escaped, the row id first', () => {
+    const rows = [
+      { id: 'q"1', row: [] },
+      { id: 2, row: [] },
+    ];
+    const lines = scoredLines(
+      [
+        { name: 'score', shape: [2, 2], datatype: 'FP64', data: [Number.NaN, -0, 1e21, Number.POSITIVE_INFINITY] },
+        { name: 'id', shape: [2], datatype: 'INT64', data: [9, 9] },
+        { name: 'flag', shape: [2], datatype: 'BOOL', data: [true, false] },
+        { name: 'text', shape: [2, 1], datatype: 'BYTES', data: ['a\nb', 'é'] },
+      ],
+      rows,
+    );
+    expect(lines).toEqual([
+      JSON.stringify({ id: 'q"1', score: [Number.NaN, -0], flag: true, text: ['a\nb'] }),
+      JSON.stringify({ id: 2, score: [1e21, Number.POSITIVE_INFINITY], flag: false, text: ['é'] }),
+    ]);
+  });
+
   it('uses the row width where the model leaves it open, and rejects answers without a row per row', () => {
     const open: ModelMeta = { ...iris, inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, -1] }] };
     expect(stackInputs(open, [[[1, 2, 3]], [[4, 5, 6]]])[0]!.shape).toEqual([2, 3]);
     expect(() =>
-      splitOutputs(
+      scoredLines(
         [{ name: 'label', shape: [1], datatype: 'INT64', data: [1] }],
         [
           { id: 0, row: [] },

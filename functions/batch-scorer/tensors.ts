@@ -6,7 +6,7 @@
  * `id` in order (CSV columns, JSON keys). A row whose values do not fit the model's input (wrong count, not a
  * number) fails on its own with the reason; it never fails the chunk.
  */
-import type { InputRow, OutputRow } from './types.ts';
+import type { InputRow } from './types.ts';
 
 /** A tensor as v2 model metadata describes it (`-1` = any size). */
 export interface TensorMeta {
@@ -74,18 +74,43 @@ function valuesFor(row: unknown, input: TensorMeta, inputs: readonly TensorMeta[
     .map(([, value]) => value);
 }
 
+const perRowCache = new WeakMap<TensorMeta, number | undefined>();
+
 /** Elements one row contributes to `input`, when the model's shape fixes it (every dim after the batch dim). */
 function elementsPerRow(input: TensorMeta): number | undefined {
+  if (perRowCache.has(input)) return perRowCache.get(input);
   const rest = input.shape.slice(1);
-  return rest.every((d) => d > 0) ? rest.reduce((a, b) => a * b, 1) : undefined;
+  const n = rest.every((d) => d > 0) ? rest.reduce((a, b) => a * b, 1) : undefined;
+  perRowCache.set(input, n);
+  return n;
+}
+
+/** Whether `values` are already what a numeric input takes: finite numbers (integers for integer types). */
+function plainNumbers(values: readonly unknown[], datatype: string): boolean {
+  if (datatype === 'BYTES' || datatype === 'BOOL') return false;
+  const integers = INTEGER_TYPES.has(datatype);
+  for (const v of values) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || (integers && !Number.isInteger(v))) return false;
+  }
+  return true;
 }
 
 /** A row's values per model input, flattened and checked; throws RowError. */
 export function rowTensors(row: unknown, model: ModelMeta): unknown[][] {
   return model.inputs.map((input) => {
-    const flat: unknown[] = [];
-    flatten(valuesFor(row, input, model.inputs), flat);
+    const value = valuesFor(row, input, model.inputs);
     const want = elementsPerRow(input);
+    // The common row, a flat array of numbers of the right length, is taken as it is (no copy per row).
+    if (
+      Array.isArray(value) &&
+      value.length > 0 &&
+      (want === undefined || value.length === want) &&
+      plainNumbers(value, input.datatype)
+    ) {
+      return value;
+    }
+    const flat: unknown[] = [];
+    flatten(value, flat);
     if (want !== undefined && flat.length !== want) {
       throw new RowError(`row has ${flat.length} values for input ${input.name}; model ${model.name} expects ${want}`);
     }
@@ -121,14 +146,27 @@ function nest(flat: unknown[], dims: readonly number[]): unknown {
   return Array.from({ length: dims[0]! }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), dims.slice(1)));
 }
 
+/** An element as JSON.stringify writes it. */
+function elementJson(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return JSON.stringify(v) ?? 'null';
+}
+
 /**
- * One output row per input row: `{id, <output>: value}`. A `[rows]` output gives each row a scalar, a `[rows, k]`
- * output an array of k, higher ranks nested arrays. Throws when the server's answer does not have a row per row.
+ * One JSON object per input row, as text: `{"id": …, "<output>": value, …}`. A `[rows]` output gives each row a
+ * scalar, a `[rows, k]` output an array of k, higher ranks nested arrays; an output named `id` yields to the row's
+ * id. The text is written straight from the tensors, without an object per row to stringify. Throws when the
+ * server's answer does not have a row per row.
  */
-export function splitOutputs(outputs: readonly V2Tensor[], rows: readonly InputRow[]): OutputRow[] {
+export function scoredLines(outputs: readonly V2Tensor[], rows: readonly InputRow[]): string[] {
   const perOutput = outputs.map((o) => {
-    const flat: unknown[] = [];
-    flatten(o.data, flat);
+    // Binary outputs (and most JSON ones) are flat already: no copy then.
+    let flat = o.data;
+    if (!Array.isArray(flat) || flat.some(Array.isArray)) {
+      flat = [];
+      flatten(o.data, flat);
+    }
     const dims = o.shape.slice(1);
     const per = dims.reduce((a, b) => a * b, 1);
     if (o.shape[0] !== rows.length || flat.length !== rows.length * per) {
@@ -136,14 +174,22 @@ export function splitOutputs(outputs: readonly V2Tensor[], rows: readonly InputR
         `output ${o.name} has shape [${o.shape.join(',')}] (${flat.length} values) for ${rows.length} rows`,
       );
     }
-    return { name: o.name, flat, dims, per };
+    return { key: `,${JSON.stringify(o.name)}:`, flat, dims, per };
   });
-  return rows.map((row, i) => {
-    const out: OutputRow = { id: row.id };
-    for (const { name, flat, dims, per } of perOutput) {
-      out[name] = dims.length === 0 ? flat[i] : nest(flat.slice(i * per, (i + 1) * per), dims);
+  const written = perOutput.filter((_, i) => outputs[i]!.name !== 'id');
+  const lines = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    let line = `{"id":${JSON.stringify(rows[i]!.id)}`;
+    for (const { key, flat, dims, per } of written) {
+      const from = i * per;
+      if (dims.length === 0) line += key + elementJson(flat[i]);
+      else if (dims.length === 1) {
+        line += `${key}[`;
+        for (let j = from; j < from + per; j++) line += j === from ? elementJson(flat[j]) : `,${elementJson(flat[j])}`;
+        line += ']';
+      } else line += key + JSON.stringify(nest(flat.slice(from, from + per), dims));
     }
-    out.id = row.id;
-    return out;
-  });
+    lines[i] = `${line}}`;
+  }
+  return lines;
 }

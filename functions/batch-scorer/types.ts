@@ -17,28 +17,27 @@ export interface InputRow {
 }
 
 /**
- * What a worker is asked to score: one chunk of one job. JSONL chunks travel as their raw lines and are parsed by
+ * What a worker is asked to score: one chunk of one job. JSONL chunks travel as their raw text and are parsed by
  * the worker (parsing is most of a batch's CPU, and workers scale out); CSV chunks travel parsed.
  */
 export interface ChunkTask {
   /** Job id (manifest `job`). */
   job: string;
-  /** 0-based chunk index; the chunk's output file is `chunks/<index padded to 6>.jsonl`. */
+  /** 0-based chunk index (the chunk's record in the job's chunk log is found by it). */
   chunk: number;
   /** Model name as the model server knows it. */
   model: string;
   /** Base URL of the InferenceService (`{url}/v2/models/{model}/infer` is called). */
   url: string;
-  /** JSONL lines of the chunk (blank lines already dropped). */
+  /** JSONL: the chunk's lines as read (blank lines and CRs are dropped by the worker, input.ts `rowsOfText`). */
+  text?: string;
+  /** JSONL lines, blank lines dropped: how a coordinator of an earlier version sends them. */
   lines?: string[];
   /** Row index of the first line (a row without its own id gets its index). */
   start?: number;
   /** Parsed rows (CSV). */
   rows?: InputRow[];
 }
-
-/** A scored row: its id, then one field per model output (e.g. `label`, `probabilities`). */
-export type OutputRow = { id: RowId } & Record<string, unknown>;
 
 /** A row the model could not score, with the reason. */
 export interface FailedRow {
@@ -50,7 +49,8 @@ export interface FailedRow {
 /** A finished chunk: every row of it is in exactly one of the two lists, each in input order. */
 export interface ChunkResult {
   chunk: number;
-  outputs: OutputRow[];
+  /** Each scored row as JSON text: `{"id": …, "<output>": value, …}` (tensors.ts `scoredLines`). */
+  scored: string[];
   failed: FailedRow[];
 }
 
@@ -68,11 +68,26 @@ export interface ChunkOutput {
   failedRows: number;
 }
 
-/** How a chunk left the queue: scored (maybe with failed rows), or given up on after its attempts (infra failure). */
-export type ChunkOutcome = { chunk: number; output: ChunkOutput } | { chunk: number; error: string };
+/**
+ * What a worker in the coordinator's own process hands back through the queue: the chunk is already in the job's
+ * chunk log, so its rows do not travel through the queue (Redis) a second time.
+ */
+export interface ChunkReceipt {
+  chunk: number;
+  persisted: true;
+}
+
+/**
+ * How a chunk left the queue: scored (maybe with failed rows), already persisted by the coordinator's own worker,
+ * or given up on after its attempts (infra failure).
+ */
+export type ChunkOutcome =
+  | { chunk: number; output: ChunkOutput }
+  | { chunk: number; receipt: ChunkReceipt }
+  | { chunk: number; error: string };
 
 /** Scores one chunk; rejects when the chunk should be retried as a whole (model server unreachable, 503…). */
-export type ChunkProcessor = (task: ChunkTask, signal: AbortSignal) => Promise<ChunkOutput>;
+export type ChunkProcessor = (task: ChunkTask, signal: AbortSignal) => Promise<ChunkOutput | ChunkReceipt>;
 
 export type QueueKind = 'bullmq' | 'in-process';
 
