@@ -33,6 +33,8 @@ export async function startPlatformProcess(
     '0',
     '--control-port',
     '0',
+    '--storage-webhook-port',
+    '0',
     ...extraArgs,
   ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
