@@ -99,5 +99,9 @@ export async function runCli(
 
 /** Entry point of bin/elastic-serving.mjs. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  process.exitCode = await runCli(argv);
+  const code = await runCli(argv);
+  // A command that failed half-way (`up` whose last port was taken) may hold listeners it never handed over:
+  // the error is printed, so end now rather than linger deaf to SIGTERM.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
 }

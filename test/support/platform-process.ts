@@ -42,7 +42,11 @@ export async function startPlatformProcess(
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const urls = await new Promise<PlatformProcess['urls']>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not start in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Never leave a half-started platform behind holding ports.
+      child.kill('SIGKILL');
+      reject(new Error(`platform did not start in 30 s:\n${out}`));
+    }, 30_000);
     const check = () => {
       const ingress = /broker ingress\s+(http:\/\/\S+?)\/\{/.exec(out)?.[1];
       const gateway = /function gateway\s+(http:\/\/\S+?)\/\{/.exec(out)?.[1];

@@ -163,7 +163,7 @@ export function registerUp(program: Command, ctx: CommandContext, start: StartPl
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
           throw new CliError(
             `${(err as Error).message} — is another \`elastic-serving up\` running? ` +
-              'Pick free ports with --ingress-port, --gateway-port and --control-port.',
+              'Pick free ports with --ingress-port, --gateway-port, --control-port and --storage-webhook-port.',
             { cause: err },
           );
         }
