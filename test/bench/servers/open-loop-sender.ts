@@ -2,6 +2,7 @@
 // slow system cannot slow the sender down and hide its queueing. Each event carries its scheduled send time in
 // the `benchsent` extension (epoch ms, fractional); latency is measured from that time at the subscriber.
 import { Pool } from 'undici';
+import { runSchedule } from './open-loop-schedule.ts';
 
 const [url, rateArg, secondsArg] = process.argv.slice(2);
 if (!url || !rateArg || !secondsArg) {
@@ -19,56 +20,45 @@ const pool = new Pool(target.origin, { connections: 64 });
 const body = JSON.stringify({ pad: 'x'.repeat(1000) });
 const now = () => performance.timeOrigin + performance.now();
 
-let sent = 0;
 let ok = 0;
 let failed = 0;
 // Response latency from the scheduled send time: the open-loop figure of a plain HTTP server (the baseline).
 const answered: number[] = [];
 const start = now();
 const inflight: Promise<void>[] = [];
-while (sent < total) {
-  const due = start + (sent * 1000) / rate;
-  const wait = due - now();
-  // Always yield, so answers are read while sending; sleep when the next send is more than a timer tick away.
-  if (wait > 1) await new Promise((r) => setTimeout(r, wait - 0.5));
-  else await new Promise((r) => setImmediate(r));
-  // Send everything that is due: the schedule, not the answers, sets the pace.
-  while (sent < total && start + (sent * 1000) / rate <= now()) {
-    const scheduled = start + (sent * 1000) / rate;
-    const measured = sent >= warmup;
-    const p = pool
-      .request({
-        path: target.pathname,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'ce-specversion': '1.0',
-          'ce-id': `ol-${process.pid}-${sent}`,
-          'ce-source': '/bench/open-loop',
-          'ce-type': 'dev.elasticserving.bench',
-          ...(measured ? { 'ce-benchsent': scheduled.toFixed(3) } : {}),
-        },
-        body,
-      })
-      .then(async (res) => {
-        await res.body.dump();
-        if (!measured) return;
-        answered.push(now() - scheduled);
-        if (res.statusCode === 202) ok++;
-        else failed++;
-      })
-      .catch(() => {
-        if (measured) failed++;
-      });
-    inflight.push(p);
-    sent++;
-  }
-}
+await runSchedule(rate, total, (scheduled, index) => {
+  const measured = index >= warmup;
+  const p = pool
+    .request({
+      path: target.pathname,
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': `ol-${process.pid}-${index}`,
+        'ce-source': '/bench/open-loop',
+        'ce-type': 'dev.elasticserving.bench',
+        ...(measured ? { 'ce-benchsent': scheduled.toFixed(3) } : {}),
+      },
+      body,
+    })
+    .then(async (res) => {
+      await res.body.dump();
+      if (!measured) return;
+      answered.push(now() - scheduled);
+      if (res.statusCode === 202) ok++;
+      else failed++;
+    })
+    .catch(() => {
+      if (measured) failed++;
+    });
+  inflight.push(p);
+});
 await Promise.all(inflight);
 await pool.close();
 answered.sort((a, b) => a - b);
 const pct = (p: number) => answered[Math.min(answered.length - 1, Math.ceil((p / 100) * answered.length) - 1)] ?? null;
 const seconds = (now() - start) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ sent: sent - warmup, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`,
+  `${JSON.stringify({ sent: total - warmup, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`,
 );
