@@ -1,12 +1,13 @@
-import { connect, Events, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, Events, type JetStreamManager, type NatsConnection } from 'nats';
 import { BackendUnavailableError } from '../../services/core/errors.ts';
 import type { ChannelHealth } from '../contract.ts';
 import type { ResolvedNatsOptions } from './options.ts';
+import { JetStreamPublisher } from './publisher.ts';
 
 /** The clients of one live NATS connection. */
 export interface Clients {
   nc: NatsConnection;
-  js: JetStreamClient;
+  publisher: JetStreamPublisher;
   jsm: JetStreamManager;
 }
 
@@ -160,7 +161,7 @@ export class Connection {
       void nc.close();
       return;
     }
-    this.#clients = { nc, js: nc.jetstream({ timeout: this.#options.requestTimeoutMs }), jsm };
+    this.#clients = { nc, publisher: new JetStreamPublisher(nc, this.#options.requestTimeoutMs), jsm };
     this.#setState(true, undefined);
     void this.#watch(nc);
     nc.closed().then(() => {

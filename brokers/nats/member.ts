@@ -2,7 +2,7 @@ import { type Msg, nanos } from 'nats';
 import { attributeString, type CloudEvent, EXT_PARTITION_KEY } from '../../services/core/cloudevent.ts';
 import type { EventHandler } from '../contract.ts';
 import type { KeyLanes } from '../key-lanes.ts';
-import { decodeEvent, parseAckSubject } from './codec.ts';
+import { decodeMessage, parseAckSubject } from './codec.ts';
 import type { Connection } from './connection.ts';
 import type { NatsLogger } from './options.ts';
 import { Puller, type PullSettings } from './puller.ts';
@@ -160,7 +160,7 @@ export class PullMember {
     }
     let event: CloudEvent;
     try {
-      event = decodeEvent(msg.headers, msg.data);
+      event = decodeMessage(msg);
     } catch (err) {
       // A message no handler can take: terminate it so it is not redelivered forever.
       this.#logger.warn(

@@ -199,6 +199,15 @@ await describeWithEngine('nats', 'NatsEventLog', () => {
       expect((err as ElasticServingError).code).toBe('ES_ERR_BODY_TOO_LARGE');
     });
 
+    it('creates a stream deleted behind its back again on the next append (JetStream answered: no responders)', async () => {
+      const log = open();
+      const topic = unique('gone');
+      await log.append(topic, events('g', 1));
+      await jsm.streams.delete(streamOf(topic));
+      await log.append(topic, events('g', 1, undefined, 1));
+      expect((await jsm.streams.info(streamOf(topic))).state.messages).toBe(1);
+    });
+
     it("applies retention limits; with discard 'new' a full stream refuses appends with BackendFullError", async () => {
       const log = open({ maxMessages: 2, discard: 'new', maxAgeMs: 60_000 });
       const topic = unique('full');

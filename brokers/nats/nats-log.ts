@@ -164,12 +164,11 @@ export class NatsEventLog implements EventLog {
     await this.#call(`append to ${topic}`, (clients) => this.#publish(clients, names, events));
   }
 
-  #publish({ js }: Clients, names: TopicNames, events: readonly CloudEvent[]): Promise<unknown> {
+  #publish({ publisher }: Clients, names: TopicNames, events: readonly CloudEvent[]): Promise<unknown> {
     const dedup = this.#options.duplicateWindowMs > 0;
-    const timeout = this.#options.requestTimeoutMs;
     const publish = (event: CloudEvent) => {
       const { headers, payload } = encodeEvent(event, dedup);
-      return js.publish(names.subject, payload, { headers, timeout });
+      return publisher.publish(names.subject, headers, payload);
     };
     // One request per event, all sent at once: the client writes them in order on the one connection and
     // JetStream stores them in that order; each caller waits only for its own acknowledgements.
