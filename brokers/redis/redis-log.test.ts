@@ -138,6 +138,28 @@ await describeWithEngine('redis', 'RedisEventLog', () => {
       expect(attributes.extnumber).toBe('42');
     });
 
+    it('stores every size of data and long attribute lists byte for byte', async () => {
+      const log = open();
+      const topic = unique('sizes');
+      const sizes = [1, 31, 32, 255, 256, 65_535, 65_536, 300_000];
+      const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`ext${i}`, 'v'.repeat(i * 20)]));
+      const sent = sizes.map((size, i) => ({
+        attributes: { specversion: '1.0', id: `size-${i}`, source: '/sizes', type: 't', ...(i === 0 ? many : {}) },
+        data: Buffer.from(Array.from({ length: size }, (_, j) => (j * 7 + i) & 0xff)),
+      }));
+      await Promise.all(sent.map((event) => log.append(topic, [event])));
+      const entries = await raw().xrangeBuffer(streamKey(prefix, topic), '-', '+');
+      expect(entries).toHaveLength(sizes.length);
+      for (const [, fields] of entries) {
+        const map = fieldMap(fields);
+        const original = sent.find((e) => e.attributes.id === map.get('ce_id')!.toString())!;
+        expect(map.get('data')!.equals(original.data)).toBe(true);
+        for (const [name, value] of Object.entries(original.attributes)) {
+          expect(map.get(`ce_${name}`)?.toString()).toBe(value);
+        }
+      }
+    });
+
     it('delivers an event a plain client XADDs in the same format', async () => {
       const log = open();
       const topic = unique('raw-write');
