@@ -35,13 +35,22 @@ interface Chunk {
   records: number;
 }
 
+/**
+ * Produce requests in flight at once (each carrying everything queued when it left). One at a time made every event
+ * wait for the request before it at low rates (ingress p50 ~4 ms at 1,000 events/s on a 1.4 ms produce); a few
+ * let a new event leave at once, while under load each request still takes everything that queued meanwhile.
+ */
+const MAX_IN_FLIGHT = 3;
+
 const NO_MESSAGES: Message[] = [];
 const NO_BYTES: number[] = [];
 
 /**
- * Coalesces concurrent appends into few produce requests: appends arriving in the same tick, and every append
- * arriving while a request is in flight, go out together in the next one (bounded by `maxBatchBytes` and
- * `maxBatchRecords`, so a request never exceeds a topic's `max.message.bytes`). Each caller resolves only when the
+ * Coalesces concurrent appends into few produce requests: appends arriving in the same tick go out together, as do
+ * those arriving while `MAX_IN_FLIGHT` requests are in flight, in the next one (bounded by `maxBatchBytes` and
+ * `maxBatchRecords`, so a request never exceeds a topic's `max.message.bytes`). The chunks of one append always go
+ * one after another, so its records keep their order; requests in flight together only carry appends that were in
+ * flight together too, whose relative order nobody could rely on. Each caller resolves only when the
  * request carrying its own records was acknowledged by all in-sync replicas, and rejects when any of them failed —
  * Kafka has no all-or-nothing produce across partitions. A caller not answered within `timeoutMs` rejects with
  * `BackendUnavailableError` (its records may still be stored later: the contract lets the client resend).
@@ -53,7 +62,7 @@ export class AppendBatcher {
   readonly #watch = new Fifo<PendingAppend>();
   #deadlineTimer: NodeJS.Timeout | undefined;
   #scheduled = false;
-  #running: Promise<void> | undefined;
+  readonly #running = new Set<Promise<void>>();
   #closed = false;
 
   constructor(options: BatcherOptions) {
@@ -76,7 +85,7 @@ export class AppendBatcher {
       this.#queue.push(pending);
       this.#watch.push(pending);
       if (this.#deadlineTimer === undefined) this.#armDeadline();
-      if (!this.#scheduled && this.#running === undefined) {
+      if (!this.#scheduled && this.#running.size < MAX_IN_FLIGHT) {
         this.#scheduled = true;
         setImmediate(() => this.#start());
       }
@@ -86,9 +95,9 @@ export class AppendBatcher {
   /** Stops taking appends; waits up to `graceMs` for those queued or in flight, then rejects the rest. */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
-    const running = this.#running;
-    if (running !== undefined) {
+    if (this.#running.size > 0) {
       let timer: NodeJS.Timeout | undefined;
+      const running = Promise.all(this.#running);
       await Promise.race([running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
     }
@@ -98,11 +107,12 @@ export class AppendBatcher {
 
   #start(): void {
     this.#scheduled = false;
-    if (this.#running !== undefined) return;
-    this.#running = this.#pump().finally(() => {
-      this.#running = undefined;
+    if (this.#running.size >= MAX_IN_FLIGHT) return;
+    const running: Promise<void> = this.#pump().finally(() => {
+      this.#running.delete(running);
       if (this.#queue.length > 0 && !this.#closed) this.#start();
     });
+    this.#running.add(running);
   }
 
   async #pump(): Promise<void> {
@@ -120,7 +130,7 @@ export class AppendBatcher {
         await monitor.waitUp(head.deadline, 'append').catch(() => undefined);
         continue;
       }
-      // Chunks go one after another so the records of one partition keep their order without idempotence too.
+      // An append's chunks go one after another so its records keep their order without idempotence too.
       // A request kafkajs keeps retrying past twice the timeout no longer holds up the others (its callers were
       // answered 503 at their deadline already).
       for (const chunk of this.#takeChunks()) await this.#withinStuckLimit(this.#send(chunk));
@@ -221,7 +231,7 @@ export class AppendBatcher {
       }
       head = this.#watch.peek();
     }
-    if (expired > 0 && this.#running !== undefined && this.#options.monitor.connected) {
+    if (expired > 0 && this.#running.size > 0 && this.#options.monitor.connected) {
       this.#options.monitor.down(`a produce request got no answer within ${this.#options.timeoutMs} ms`);
     }
     this.#armDeadline();
