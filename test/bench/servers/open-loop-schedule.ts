@@ -1,6 +1,10 @@
+/** Sent first on the same schedule and not measured: opens the connections and warms both sides' JIT. */
+const WARMUP_SECONDS = 2;
+
 /**
- * The schedule of an open-loop load generator: calls `send(scheduledAt, index)` for `total` sends at `rate` per
- * second, whatever the answers do, and resolves once everything is sent.
+ * The schedule of an open-loop load generator: `WARMUP_SECONDS` then `seconds` of sends at `rate` per second,
+ * whatever the answers do, calling `send(scheduledAt, measured)` for each (`measured` false during the warm-up);
+ * resolves once everything is sent.
  *
  * It sleeps on a timer between sends and then sends everything that is due, so a send can leave up to about a
  * timer tick (1 ms) late; latencies are measured from the scheduled time, so that lateness is counted, never
@@ -11,9 +15,11 @@
  */
 export async function runSchedule(
   rate: number,
-  total: number,
-  send: (scheduledAt: number, index: number) => void,
+  seconds: number,
+  send: (scheduledAt: number, measured: boolean) => void,
 ): Promise<void> {
+  const warmup = rate * WARMUP_SECONDS;
+  const total = warmup + rate * seconds;
   const now = () => performance.timeOrigin + performance.now();
   const start = now();
   const due = (i: number) => start + (i * 1000) / rate;
@@ -22,7 +28,7 @@ export async function runSchedule(
     const wait = due(sent) - now();
     await new Promise((r) => setTimeout(r, Math.max(0, wait)));
     while (sent < total && due(sent) <= now()) {
-      send(due(sent), sent);
+      send(due(sent), sent >= warmup);
       sent++;
     }
   }

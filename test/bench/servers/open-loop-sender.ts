@@ -10,11 +10,7 @@ if (!url || !rateArg || !secondsArg) {
   process.exit(2);
 }
 const rate = Number(rateArg);
-// The first WARMUP_SECONDS open connections and warm the JIT: sent on the same schedule, not measured
-// (no `benchsent`, and their answers are not counted).
-const WARMUP_SECONDS = 2;
-const warmup = rate * WARMUP_SECONDS;
-const total = warmup + rate * Number(secondsArg);
+const seconds = Number(secondsArg);
 const target = new URL(url);
 const pool = new Pool(target.origin, { connections: 64 });
 const body = JSON.stringify({ pad: 'x'.repeat(1000) });
@@ -26,8 +22,10 @@ let failed = 0;
 const answered: number[] = [];
 const start = now();
 const inflight: Promise<void>[] = [];
-await runSchedule(rate, total, (scheduled, index) => {
-  const measured = index >= warmup;
+let index = 0;
+// The warm-up sends carry no `benchsent` and their answers are not counted.
+await runSchedule(rate, seconds, (scheduled, measured) => {
+  index++;
   const p = pool
     .request({
       path: target.pathname,
@@ -58,7 +56,7 @@ await Promise.all(inflight);
 await pool.close();
 answered.sort((a, b) => a - b);
 const pct = (p: number) => answered[Math.min(answered.length - 1, Math.ceil((p / 100) * answered.length) - 1)] ?? null;
-const seconds = (now() - start) / 1000;
+const elapsed = (now() - start) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ sent: total - warmup, ok, failed, seconds, responseP50: pct(50), responseP99: pct(99) })}\n`,
+  `${JSON.stringify({ sent: rate * seconds, ok, failed, seconds: elapsed, responseP50: pct(50), responseP99: pct(99) })}\n`,
 );
