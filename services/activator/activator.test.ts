@@ -1,41 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChangeListener, ReplicaInfo } from '../runtime/types.ts';
 import { Activator, type ActivatorFunction } from './activator.ts';
 import { activatorInPath, excessBurstCapacity } from './burst.ts';
 import { ConcurrencyMeter } from './meter.ts';
+import { TestReplicas } from './test-replicas.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Replica servers are real HTTP servers; what the runtime says about them is set by the test. */
-class Replicas {
-  #byFn = new Map<string, ReplicaInfo[]>();
-  #listeners = new Set<ChangeListener>();
-  replicas(fn: string): ReplicaInfo[] {
-    return this.#byFn.get(fn) ?? [];
-  }
-  onChange(cb: ChangeListener): () => void {
-    this.#listeners.add(cb);
-    return () => this.#listeners.delete(cb);
-  }
-  set(fn: string, list: Partial<ReplicaInfo>[]): void {
-    this.#byFn.set(
-      fn,
-      list.map((r, i) => ({
-        id: `r${i}`,
-        port: undefined,
-        ready: true,
-        pid: undefined,
-        restarts: 0,
-        state: 'ready',
-        generation: 1,
-        ...r,
-      })),
-    );
-    for (const cb of this.#listeners) cb(fn);
-  }
-}
 
 /** A replica that answers after `ms` and tracks how many requests it holds at once. */
 async function replicaServer(
@@ -67,7 +38,7 @@ function setup(
   settings: Partial<ActivatorFunction> = {},
   options: { maxQueue?: number; reportIntervalMs?: number } = {},
 ) {
-  const runtime = new Replicas();
+  const runtime = new TestReplicas();
   const pokes: string[] = [];
   const records: { fn: string; concurrency: number; requests: number }[] = [];
   const activator = new Activator({

@@ -15,37 +15,10 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway } from '../runtime/gateway.ts';
-import type { ChangeListener, ReplicaInfo } from '../runtime/types.ts';
 import { Activator, type ActivatorFunction } from './activator.ts';
+import { TestReplicas } from './test-replicas.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class Replicas {
-  #byFn = new Map<string, ReplicaInfo[]>();
-  #listeners = new Set<ChangeListener>();
-  replicas(fn: string): ReplicaInfo[] {
-    return this.#byFn.get(fn) ?? [];
-  }
-  onChange(cb: ChangeListener): () => void {
-    this.#listeners.add(cb);
-    return () => this.#listeners.delete(cb);
-  }
-  set(fn: string, ports: number[]): void {
-    this.#byFn.set(
-      fn,
-      ports.map((port, i) => ({
-        id: `r${i}`,
-        port,
-        ready: true,
-        pid: undefined,
-        restarts: 0,
-        state: 'ready',
-        generation: 1,
-      })),
-    );
-    for (const cb of this.#listeners) cb(fn);
-  }
-}
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -72,11 +45,15 @@ async function closedPort(): Promise<number> {
 }
 
 async function setup(settings: Partial<ActivatorFunction>, ports: number[], options: { maxQueue?: number } = {}) {
-  const runtime = new Replicas();
+  const runtime = new TestReplicas();
   const registry = new Registry();
   const activator = new Activator({ runtime, registry, ...options });
   activator.upsert('default', 'f', { containerConcurrency: 1, timeoutSeconds: 5, ...settings });
-  if (ports.length > 0) runtime.set('default/f', ports);
+  if (ports.length > 0)
+    runtime.set(
+      'default/f',
+      ports.map((port) => ({ port })),
+    );
   const gw = await createGateway({ activator, port: 0 });
   cleanup.push(() => activator.close());
   cleanup.push(() => gw.close());
