@@ -39,6 +39,7 @@ const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** The issue's figures of each platform, kept in the results (as not measured) when their part fails. */
 const SERVING_METRICS: [string, string][] = [
   ['fastify_bare', 'req/s'],
+  ['raw_onnxruntime_http', 'req/s'],
   ['v2_infer_single', 'req/s'],
   ['kserve_python_v2_infer', 'req/s'],
   ['v2_infer_p99_at_1000_ms', 'ms'],
@@ -137,17 +138,26 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
   await checkInfer(ours);
   log('starting bare fastify and the KServe Python peer (venv made on first use)');
   const bare = await startScript('test/bench/servers/bare-fastify.ts', [], /(http:\/\/\S+)/);
+  const raw = await startScript('test/bench/servers/raw-onnxruntime-http.ts', [ctx.modelPath], /(http:\/\/\S+)/);
   const kserve = await startKservePeer({ modelPath: ctx.modelPath, logFile: join(ctx.work, 'kserve.log') });
   try {
     const bareUrl = `${bare.match[1]}/bench/bare`;
+    const rawUrl = `${raw.match[1]}/v2/models/iris/infer`;
+    await checkInfer(rawUrl);
     await checkInfer(kserve.inferUrl);
     const scaling = (await statusOf(platform, 'inferenceservices', 'iris'))?.scaling as { activatorInPath?: boolean };
     log(
-      `in turns ×${LOAD.runs}: bare fastify, v2 infer on the gateway, KServe (${LOAD.connections} connections, ${LOAD.warmupSeconds} + ${LOAD.measureSeconds} s, ${SINGLE_ROW_INFER.length} B single-row body)`,
+      `in turns ×${LOAD.runs}: bare fastify, raw onnxruntime over node:http, v2 infer on the gateway, KServe (${LOAD.connections} connections, ${LOAD.warmupSeconds} + ${LOAD.measureSeconds} s, ${SINGLE_ROW_INFER.length} B single-row body)`,
     );
-    const runs = { bare: [] as LoadResult[], ours: [] as LoadResult[], kserve: [] as LoadResult[] };
-    const [bareRate, oursRate, kserveRate] = await interleavedMedians([
+    const runs = {
+      bare: [] as LoadResult[],
+      raw: [] as LoadResult[],
+      ours: [] as LoadResult[],
+      kserve: [] as LoadResult[],
+    };
+    const [bareRate, rawRate, oursRate, kserveRate] = await interleavedMedians([
       closedLoop(bareUrl, runs.bare),
+      closedLoop(rawUrl, runs.raw),
       closedLoop(ours, runs.ours),
       closedLoop(kserve.inferUrl, runs.kserve),
     ]);
@@ -159,13 +169,22 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
     return [
       result('fastify_bare', bareRate!, 'req/s', undefined, { note: `bare fastify, ${body}; ${runsNote(runs.bare)}` }),
       result(
+        'raw_onnxruntime_http',
+        rawRate!,
+        'req/s',
+        { name: 'fastify_bare', value: bareRate! },
+        {
+          note: `the ceiling of any v2 server here: one process, node:http, JSON, session.run (test/bench/servers/raw-onnxruntime-http.ts); ${runsNote(runs.raw)}`,
+        },
+      ),
+      result(
         'v2_infer_single',
         oursRate!,
         'req/s',
         { name: 'fastify_bare', value: bareRate! },
         {
           target: '>= 0.6 x fastify_bare',
-          note: `POST /v2/models/iris/infer on the gateway, minReplicas = maxReplicas = 1, activatorInPath ${scaling?.activatorInPath}; ${runsNote(runs.ours)}`,
+          note: `POST /v2/models/iris/infer on the gateway, minReplicas = maxReplicas = 1, activatorInPath ${scaling?.activatorInPath}; ${(oursRate! / rawRate!).toFixed(2)} x raw_onnxruntime_http; ${runsNote(runs.ours)}`,
         },
       ),
       result(
@@ -195,6 +214,7 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
     ];
   } finally {
     await kserve.stop();
+    await stop(raw.child);
     await stop(bare.child);
   }
 }
