@@ -17,6 +17,7 @@ import { type KafkaEventLogOptions, type ResolvedKafkaOptions, resolveKafkaOptio
 import { keylessAwarePartitioner } from './partitioner.ts';
 import { Renewable } from './renewable.ts';
 import { parseReplayPositions } from './replay.ts';
+import { noDelaySocketFactory } from './socket-factory.ts';
 
 export type { KafkaEventLogOptions, KafkaTopicSettings } from './options.ts';
 
@@ -70,6 +71,7 @@ export class KafkaEventLog implements EventLog {
       connectionTimeout: 1000,
       requestTimeout: 10_000,
       retry: { initialRetryTime: 100, maxRetryTime: 2000, retries: 8 },
+      socketFactory: noDelaySocketFactory,
       ...kafkajsLogCreator(o.logger),
     });
     this.#producer = new Renewable(() =>

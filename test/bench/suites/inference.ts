@@ -19,6 +19,7 @@ import type { Suite } from '../main.ts';
 import { startKservePeer } from '../peers/kserve-peer.ts';
 import { ROOT, runScript, startScript, stop } from '../processes.ts';
 import { type BenchResult, result } from '../report.ts';
+import { type Stalls, stallsNote, watchStalls } from '../stall-probe.ts';
 
 type Log = (msg: string) => void;
 
@@ -115,21 +116,24 @@ interface OpenLoop {
   p99: number | null;
   max: number | null;
   firstError?: string;
+  stalls: Stalls;
 }
 
 async function openLoop(url: string): Promise<OpenLoop> {
-  const out = await runScript('test/bench/fixtures/inference/open-loop-http.ts', [
-    url,
-    String(OPEN_LOOP.rate),
-    String(OPEN_LOOP.seconds),
-    SINGLE_ROW_INFER,
-  ]);
-  return JSON.parse(out) as OpenLoop;
+  const { value: out, stalls } = await watchStalls(() =>
+    runScript('test/bench/fixtures/inference/open-loop-http.ts', [
+      url,
+      String(OPEN_LOOP.rate),
+      String(OPEN_LOOP.seconds),
+      SINGLE_ROW_INFER,
+    ]),
+  );
+  return { ...(JSON.parse(out) as OpenLoop), stalls };
 }
 
 function openNote(o: OpenLoop): string {
   const err = o.firstError ? `; first error: ${o.firstError}` : '';
-  return `${o.samples} samples (${o.ok} ok, ${o.failed} failed); p50 ${o.p50?.toFixed(2)} ms, max ${o.max?.toFixed(1)} ms${err}`;
+  return `${o.samples} samples (${o.ok} ok, ${o.failed} failed); p50 ${o.p50?.toFixed(2)} ms, max ${o.max?.toFixed(1)} ms; ${stallsNote(o.stalls)}${err}`;
 }
 
 /** v2 infer on the gateway (one replica) beside bare fastify and KServe's Python server, closed and open loop. */

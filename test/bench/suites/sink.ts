@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PlatformProcess } from '../../support/platform-process.ts';
 import { rateOnce } from '../load.ts';
 import { runScript } from '../processes.ts';
+import { stallsNote, watchStalls } from '../stall-probe.ts';
 
 /** What the bench-sink replica (functions/examples/bench-sink) counted. */
 export interface SinkFigures {
@@ -72,17 +73,18 @@ export async function openLoopP99(platform: PlatformProcess): Promise<{ p99: num
   const { ingress, gateway } = platform.urls;
   await drained(gateway);
   await sink(gateway, 'reset');
-  const sent = JSON.parse(
-    await runScript('test/bench/servers/open-loop-sender.ts', [
+  const { value: out, stalls } = await watchStalls(() =>
+    runScript('test/bench/servers/open-loop-sender.ts', [
       `${ingress}/bench/e2e`,
       String(OPEN_LOOP_RATE),
       String(OPEN_LOOP_SECONDS),
     ]),
   );
+  const sent = JSON.parse(out);
   await drained(gateway);
   const f = await sink(gateway, 'query');
   return {
     p99: f.p99 ?? Number.NaN,
-    note: `${f.samples} samples; p50 ${f.p50?.toFixed(2)} ms, max ${f.max?.toFixed(2)} ms; lost ${sent.ok - f.samples}`,
+    note: `${f.samples} samples; p50 ${f.p50?.toFixed(2)} ms, max ${f.max?.toFixed(2)} ms; lost ${sent.ok - f.samples}; ${stallsNote(stalls)}`,
   };
 }
