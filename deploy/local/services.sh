@@ -153,7 +153,10 @@ up_kafka() {
   if port_open "$kafka_port"; then say "kafka  already answering on 127.0.0.1:$kafka_port"; return; fi
   fetch_kafka
   write_kafka_config
-  local java_cmd=(java "-Xms$kafka_heap" "-Xmx$kafka_heap" -XX:+UseG1GC -XX:TieredStopAtLevel=1
+  # G1 with the pause target and heap occupancy kafka-server-start.sh sets (the JVM's own 200 ms target let young
+  # pauses here reach ~15 ms, each one a latency spike in the open-loop benches).
+  local java_cmd=(java "-Xms$kafka_heap" "-Xmx$kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:TieredStopAtLevel=1
     "-Dlog4j2.configurationFile=$state/kafka/log4j2.properties" -cp "$kafka_jars/*")
   if [ ! -f "$state/kafka/data/meta.properties" ]; then
     "${java_cmd[@]}" kafka.tools.StorageTool format --ignore-formatted \
