@@ -1,6 +1,6 @@
-// The ceiling of any v2 server on this machine: one process, node:http, JSON.parse, onnxruntime-node's
-// session.run and a JSON answer shaped like v2 — no validation, no platform, nothing else. `v2_infer_single` is
-// read beside it to tell what the platform costs from what serving the model at all costs.
+// Serving the model with nothing else: one process, node:http, JSON.parse, onnxruntime-node's session.run and a
+// JSON answer shaped like v2 — no validation, no platform. No v2 server on node:http and onnxruntime-node can beat
+// it, so `v2_infer_single` is read beside it to tell what the platform costs from what serving the model costs.
 // Usage: raw-onnxruntime-http.ts <model.onnx>; prints its URL.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';

@@ -178,7 +178,7 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
         'req/s',
         { name: 'fastify_bare', value: bareRate! },
         {
-          note: `the ceiling of any v2 server here: one process, node:http, JSON, session.run (test/bench/servers/raw-onnxruntime-http.ts); ${runsNote(runs.raw)}`,
+          note: `serving the model with nothing else: one process, node:http, JSON, session.run, no validation (test/bench/servers/raw-onnxruntime-http.ts); ${runsNote(runs.raw)}`,
         },
       ),
       result(
