@@ -154,9 +154,11 @@ up_kafka() {
   fetch_kafka
   write_kafka_config
   # G1 with the pause target and heap occupancy kafka-server-start.sh sets (the JVM's own 200 ms target let young
-  # pauses here reach ~15 ms, each one a latency spike in the open-loop benches).
+  # pauses here reach ~15 ms, each one a latency spike in the open-loop benches). Full tiered JIT, as that script
+  # runs it: C1 alone (-XX:TieredStopAtLevel=1) left the broker at ~500 ms of CPU per second at 1,000 events/s,
+  # C2 at ~350-450 once warm, which halved the end-to-end median on this 2-vCPU machine.
   local java_cmd=(java "-Xms$kafka_heap" "-Xmx$kafka_heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-    -XX:InitiatingHeapOccupancyPercent=35 -XX:TieredStopAtLevel=1
+    -XX:InitiatingHeapOccupancyPercent=35
     "-Dlog4j2.configurationFile=$state/kafka/log4j2.properties" -cp "$kafka_jars/*")
   if [ ! -f "$state/kafka/data/meta.properties" ]; then
     "${java_cmd[@]}" kafka.tools.StorageTool format --ignore-formatted \
