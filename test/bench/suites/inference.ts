@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,10 +141,15 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
   const ours = `${platform.urls.gateway}/${NAMESPACE}/iris/v2/models/iris/infer`;
   await checkInfer(ours);
   log('starting bare fastify and the KServe Python peer (venv made on first use)');
-  const bare = await startScript('test/bench/servers/bare-fastify.ts', [], /(http:\/\/\S+)/);
-  const raw = await startScript('test/bench/servers/raw-onnxruntime-http.ts', [ctx.modelPath], /(http:\/\/\S+)/);
-  const kserve = await startKservePeer({ modelPath: ctx.modelPath, logFile: join(ctx.work, 'kserve.log') });
+  // Everything started is stopped, also when a later start fails (the KServe venv can).
+  const servers: ChildProcess[] = [];
+  let kserve: Awaited<ReturnType<typeof startKservePeer>> | undefined;
   try {
+    const bare = await startScript('test/bench/servers/bare-fastify.ts', [], /(http:\/\/\S+)/);
+    servers.push(bare.child);
+    const raw = await startScript('test/bench/servers/raw-onnxruntime-http.ts', [ctx.modelPath], /(http:\/\/\S+)/);
+    servers.push(raw.child);
+    kserve = await startKservePeer({ modelPath: ctx.modelPath, logFile: join(ctx.work, 'kserve.log') });
     const bareUrl = `${bare.match[1]}/bench/bare`;
     const rawUrl = `${raw.match[1]}/v2/models/iris/infer`;
     await checkInfer(rawUrl);
@@ -217,9 +222,8 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
       ),
     ];
   } finally {
-    await kserve.stop();
-    await stop(raw.child);
-    await stop(bare.child);
+    await kserve?.stop();
+    for (const server of servers) await stop(server);
   }
 }
 
