@@ -6,9 +6,10 @@
  * and a body reader need no framework. Keep-alive stays on so the gateway reuses connections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { asDefinition } from './define.ts';
+import { type DirectLoadMessage, HandedConnections, type HandoffMessage } from './handoff.ts';
 import { type Answer, errorAnswer, type Invoker, invoke } from './invoke.ts';
 import { LazyAbort } from './lazy-abort.ts';
 import { invokeHttp, isCloudEventRequest } from './raw-http.ts';
@@ -47,7 +48,11 @@ export interface RunningFunction {
 }
 
 /** Message the replica sends its supervisor over IPC (see services/runtime/supervisor.ts). */
-export type ReplicaMessage = { type: 'es:listening'; port: number } | { type: 'es:ready' } | { type: 'es:draining' };
+export type ReplicaMessage =
+  | { type: 'es:listening'; port: number }
+  | { type: 'es:ready' }
+  | { type: 'es:draining' }
+  | DirectLoadMessage;
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
 
@@ -111,6 +116,7 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
   };
 
   const server = createServer((req, res) => {
+    if (handed.take(req, res)) return;
     const url = req.url ?? '/';
     if (url === '/healthz' || url.startsWith('/healthz?')) {
       const ok = ready && !draining;
@@ -163,6 +169,7 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
       onRequest(req, res, size === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), raw);
     });
   });
+  const handed = new HandedConnections(server, send);
   // Longer than any client's idle timeout (undici: 4 s), so the client, never the server, closes idle sockets
   // and a request is never written into a socket the server is closing.
   server.keepAliveTimeout = 65_000;
@@ -181,6 +188,12 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
   });
   const port = (server.address() as AddressInfo).port;
   send({ type: 'es:listening', port });
+  // A connection handed over while draining is still served: its first answer says `connection: close`.
+  if (process.send) {
+    process.on('message', (message: HandoffMessage, socket: unknown) => {
+      if (message?.type === 'es:connection' && socket) handed.accept(message, socket as Socket);
+    });
+  }
 
   const close = (timeoutMs = inv.timeoutMs): Promise<boolean> => {
     if (!draining) {
@@ -192,6 +205,7 @@ export async function serve(fn: FunctionDefinition | Handler, options: ServeOpti
     return new Promise<boolean>((resolve) => {
       const done = (drained: boolean) => {
         clearTimeout(timer);
+        handed.close();
         server.closeAllConnections();
         resolve(drained);
       };

@@ -14,8 +14,10 @@
  * is recorded with the autoscaler.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Registry } from 'prom-client';
+import type { HandoffMessage } from '../../functions/sdk/handoff.ts';
 import { ElasticServingError, toErrorBody } from '../core/errors.ts';
 import { functionKey, type RuntimeActuator } from '../runtime/types.ts';
 import { type Backend, ReplicaBalancer } from './balancer.ts';
@@ -55,7 +57,7 @@ export interface ScaleSignals {
 }
 
 export interface ActivatorOptions {
-  runtime: Pick<RuntimeActuator, 'replicas' | 'onChange'>;
+  runtime: Pick<RuntimeActuator, 'replicas' | 'onChange' | 'handoff' | 'takeDirectLoad'>;
   /** Gets pokes and load reports; none in tests of the data path alone. @defaultValue undefined */
   autoscaler?: ScaleSignals;
   /** Requests waiting per function before 503. @defaultValue 10000 */
@@ -117,6 +119,8 @@ interface FunctionState {
   inPath: boolean;
   lastPoke: number;
   counters: FunctionCounters | undefined;
+  /** Round-robin position of the next connection handed to a replica. */
+  nextHandoff: number;
 }
 
 /** While a function stays at zero, pokes are repeated at most this often. */
@@ -178,6 +182,7 @@ export class Activator {
       inPath: true,
       lastPoke: Number.NEGATIVE_INFINITY,
       counters: this.#metrics?.countersFor(namespace, name),
+      nextHandoff: 0,
     };
     state.balancer.explainTimeout = (had) => this.#explain(state, had);
     this.#functions.set(key, state);
@@ -224,6 +229,23 @@ export class Activator {
       this.#timer.unref();
     };
     next();
+  }
+
+  /**
+   * Gives a new client connection of the gateway straight to a ready replica when the activator is out of the
+   * function's path (the burst rule) and no containerConcurrency has to be enforced here: its requests then skip
+   * the activator, as they skip Knative's once it steps out, and the replica reports their load
+   * (functions/sdk/handoff.ts). Connections go round-robin over ready replicas. False when the connection stays
+   * with the gateway (the activator in the path, a limit to enforce, no runtime that can hand over sockets).
+   */
+  handoff(namespace: string, name: string, socket: Socket, message: HandoffMessage): boolean {
+    const hand = this.#options.runtime.handoff;
+    const state = this.#functions.get(functionKey(namespace, name));
+    if (!hand || !state || state.inPath || state.settings.containerConcurrency > 0) return false;
+    const backends = state.balancer.backends;
+    if (backends.length === 0) return false;
+    const backend = backends[state.nextHandoff++ % backends.length]!;
+    return hand.call(this.#options.runtime, state.key, backend.id, socket, message);
   }
 
   /**
@@ -387,8 +409,14 @@ export class Activator {
 
   #report(): void {
     const now = performance.now();
+    const direct = this.#options.runtime.takeDirectLoad;
     for (const state of this.#functions.values()) {
       const sample = state.meter.take(now);
+      if (direct) {
+        const load = direct.call(this.#options.runtime, state.key);
+        sample.concurrency += load.concurrency;
+        sample.requests += load.requests;
+      }
       state.recent.add(now, sample);
       this.#decidePath(state, now);
       try {

@@ -13,16 +13,23 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { type Activator, errorResponse } from '../activator/activator.ts';
 import { headersFromRaw, type RelayHandle, type ResponseSink } from '../activator/relay.ts';
+import { NO_HANDOFF_HEADER } from '../../functions/sdk/handoff.ts';
 import { ElasticServingError } from '../core/errors.ts';
+import { interceptConnections } from './first-bytes.ts';
 
 export interface GatewayOptions {
-  activator: Pick<Activator, 'relay' | 'has'>;
+  activator: Pick<Activator, 'relay' | 'has'> & Partial<Pick<Activator, 'handoff'>>;
   /** @defaultValue 8081 */
   port?: number;
   /** @defaultValue '127.0.0.1' */
   host?: string;
   /** Largest request body forwarded; larger answers 413. @defaultValue 33554432 */
   maxBodyBytes?: number;
+  /**
+   * Age after which a connection handed to a replica is closed by its next answer, so clients reconnect and spread
+   * over replicas added since. @defaultValue 5000
+   */
+  handoffMaxAgeMs?: number;
 }
 
 export interface Gateway {
@@ -59,6 +66,36 @@ function decodeSegment(segment: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+interface Target {
+  namespace: string;
+  name: string;
+  /** `/{ns}/{name}` as written in the request. */
+  prefix: string;
+  /** The path on the replica, query included. */
+  rest: string;
+}
+
+/** `/{ns}/{name}[/rest][?query]` taken apart, or the error to answer. */
+function splitTarget(url: string): Target | ElasticServingError {
+  const second = url.indexOf('/', 1);
+  let nameEnd = url.length;
+  if (second !== -1) {
+    const third = url.indexOf('/', second + 1);
+    const query = url.indexOf('?', second + 1);
+    if (third !== -1) nameEnd = third;
+    if (query !== -1 && query < nameEnd) nameEnd = query;
+  }
+  if (url.charCodeAt(0) !== 47 || second <= 1 || nameEnd <= second + 1)
+    return new ElasticServingError('ES_ERR_NOT_FOUND', 'use /{namespace}/{function}/…');
+  const namespace = decodeSegment(url.slice(1, second));
+  const name = decodeSegment(url.slice(second + 1, nameEnd));
+  if (namespace === undefined || name === undefined)
+    return new ElasticServingError('ES_ERR_BAD_REQUEST', 'malformed percent-encoding in the path');
+  let rest = url.slice(nameEnd);
+  if (rest === '' || rest.charCodeAt(0) === 63 /* ? */) rest = `/${rest}`;
+  return { namespace, name, prefix: url.slice(0, nameEnd), rest };
 }
 
 /** Writes a replica's answer to the client as it arrives, with the client's backpressure. */
@@ -130,30 +167,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const tooLarge = () => new ElasticServingError('ES_ERR_BODY_TOO_LARGE', `request body larger than ${maxBody} bytes`);
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
-    // /{ns}/{name}[/rest][?query]
-    const second = url.indexOf('/', 1);
-    let nameEnd = url.length;
-    if (second !== -1) {
-      const third = url.indexOf('/', second + 1);
-      const query = url.indexOf('?', second + 1);
-      if (third !== -1) nameEnd = third;
-      if (query !== -1 && query < nameEnd) nameEnd = query;
-    }
-    if (second <= 1 || nameEnd <= second + 1) {
-      sendError(res, new ElasticServingError('ES_ERR_NOT_FOUND', 'use /{namespace}/{function}/…'));
+    const target = splitTarget(req.url ?? '/');
+    if (target instanceof ElasticServingError) {
+      sendError(res, target);
       req.resume();
       return;
     }
-    const namespace = decodeSegment(url.slice(1, second));
-    const name = decodeSegment(url.slice(second + 1, nameEnd));
-    if (namespace === undefined || name === undefined) {
-      sendError(res, new ElasticServingError('ES_ERR_BAD_REQUEST', 'malformed percent-encoding in the path'));
-      req.resume();
-      return;
-    }
-    let path = url.slice(nameEnd);
-    if (path === '' || path.charCodeAt(0) === 63 /* ? */) path = `/${path}`;
+    const { namespace, name, rest: path } = target;
     if (!activator.has(namespace, name)) {
       sendError(res, new ElasticServingError('ES_ERR_NOT_FOUND', `no function ${namespace}/${name}`));
       req.resume();
@@ -195,6 +215,23 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   const host = options.host ?? '127.0.0.1';
+  let url = '';
+  const handoff = activator.handoff?.bind(activator);
+  const maxAgeMs = options.handoffMaxAgeMs ?? 5000;
+  if (handoff) {
+    interceptConnections(server, (socket, head, first) => {
+      if (first.hasHeader(NO_HANDOFF_HEADER)) return false;
+      const target = splitTarget(first.target);
+      if (target instanceof ElasticServingError) return false;
+      return handoff(target.namespace, target.name, socket, {
+        type: 'es:connection',
+        head: head.toString('latin1'),
+        prefix: target.prefix,
+        gateway: url,
+        maxAgeMs,
+      });
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8081, host, () => {
@@ -203,9 +240,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     port,
     server,
     close: () =>

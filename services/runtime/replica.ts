@@ -11,6 +11,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request } from 'undici';
+import type { Socket } from 'node:net';
+import type { HandoffMessage } from '../../functions/sdk/handoff.ts';
 import type { ReplicaMessage } from '../../functions/sdk/server.ts';
 import type { ReplicaInfo } from './types.ts';
 import type { StemCell } from './warm-pool.ts';
@@ -65,6 +67,8 @@ export class Replica {
   #probing = false;
   #stopping: Promise<void> | undefined;
   #exited: (() => void) | undefined;
+  /** Load the replica served on handed connections, reported since the last `takeDirectLoad`. */
+  #direct = { concurrency: 0, requests: 0, at: 0 };
 
   constructor(spec: ReplicaSpec, timings: ReplicaTimings, onChange: () => void) {
     this.spec = spec;
@@ -92,6 +96,34 @@ export class Replica {
     if (this.lastExitCode !== undefined) info.lastExitCode = this.lastExitCode;
     if (this.lastError !== undefined) info.lastError = this.lastError;
     return info;
+  }
+
+  /**
+   * Passes a client connection to the running replica (functions/sdk/handoff.ts); false when it cannot take one
+   * now, and the caller keeps the socket. A send that fails later closes the socket: the client reconnects.
+   */
+  handoff(socket: Socket, message: HandoffMessage): boolean {
+    const child = this.#child;
+    if (!this.ready || !child?.connected) return false;
+    try {
+      child.send(message, socket, (err) => {
+        if (err) socket.destroy();
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The load reported by the replica since the previous call: requests summed, the latest concurrency (0 once
+   * it is older than two reports: a replica that stopped reporting is idle or gone).
+   */
+  takeDirectLoad(now = performance.now()): { concurrency: number; requests: number } {
+    const d = this.#direct;
+    const load = { concurrency: now - d.at <= 2000 ? d.concurrency : 0, requests: d.requests };
+    d.requests = 0;
+    return load;
   }
 
   /** Starts a run: adopts `stem` (a pre-started pool process) when given, else spawns `node <entry>`. */
@@ -166,6 +198,10 @@ export class Replica {
       this.#scheduleProbe();
     } else if (m.type === 'es:draining') {
       this.#setReady(false);
+    } else if (m.type === 'es:load') {
+      this.#direct.concurrency = m.concurrency;
+      this.#direct.requests += m.requests;
+      this.#direct.at = performance.now();
     }
   }
 

@@ -7,7 +7,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { HandoffMessage } from '../../functions/sdk/handoff.ts';
 import { Replica, type ReplicaTimings } from './replica.ts';
 import { type ChangeListener, type ReplicaInfo, type RuntimeActuator, splitFunctionKey } from './types.ts';
 import { WarmPool } from './warm-pool.ts';
@@ -163,6 +165,22 @@ export class LocalRuntime implements RuntimeActuator {
   logFile(fn: string, replicaId: string): string {
     const { namespace, name } = splitFunctionKey(fn);
     return join(this.stateDir, 'logs', namespace, name, `${replicaId}.log`);
+  }
+
+  handoff(fn: string, replicaId: string, socket: Socket, message: HandoffMessage): boolean {
+    const replica = this.#functions.get(fn)?.replicas.find((r) => r.spec.id === replicaId);
+    return replica?.handoff(socket, message) ?? false;
+  }
+
+  takeDirectLoad(fn: string): { concurrency: number; requests: number } {
+    const total = { concurrency: 0, requests: 0 };
+    const now = performance.now();
+    for (const r of this.#functions.get(fn)?.replicas ?? []) {
+      const load = r.takeDirectLoad(now);
+      total.concurrency += load.concurrency;
+      total.requests += load.requests;
+    }
+    return total;
   }
 
   onChange(cb: ChangeListener): () => void {

@@ -1,3 +1,6 @@
+import type { Socket } from 'node:net';
+import type { HandoffMessage } from '../../functions/sdk/handoff.ts';
+
 /**
  * The runtime actuator contract (DESIGN §4 "Runtime actuator"): what the reconciler, the autoscaler and the
  * gateway need from whatever runs replicas — the local process supervisor here, the Kubernetes scale subresource
@@ -33,6 +36,13 @@ export interface RuntimeActuator {
   onChange(cb: ChangeListener): () => void;
   /** Stops every replica gracefully: SIGTERM, wait up to `graceMs` for the drain, then SIGKILL. */
   stopAll(graceMs?: number): Promise<void>;
+  /**
+   * Gives a client connection straight to replica `replicaId` of `fn` (the local runtime only: its replicas are
+   * its child processes). False when that replica cannot take it; the caller keeps the socket.
+   */
+  handoff?(fn: string, replicaId: string, socket: Socket, message: HandoffMessage): boolean;
+  /** Load the replicas of `fn` served on handed connections since the previous call, summed over replicas. */
+  takeDirectLoad?(fn: string): { concurrency: number; requests: number };
 }
 
 /** `"<namespace>/<name>"`. */
