@@ -14,9 +14,9 @@
  */
 import {
   Agent,
+  request as httpRequest,
   type IncomingMessage,
   type OutgoingHttpHeaders,
-  request as httpRequest,
   type Server,
   type ServerResponse,
 } from 'node:http';

@@ -11,9 +11,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { NO_HANDOFF_HEADER } from '../../functions/sdk/handoff.ts';
 import { type Activator, errorResponse } from '../activator/activator.ts';
 import { headersFromRaw, type RelayHandle, type ResponseSink } from '../activator/relay.ts';
-import { NO_HANDOFF_HEADER } from '../../functions/sdk/handoff.ts';
 import { ElasticServingError } from '../core/errors.ts';
 import { interceptConnections } from './first-bytes.ts';
 

@@ -10,8 +10,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, closeSync, fstatSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { request } from 'undici';
 import type { Socket } from 'node:net';
+import { request } from 'undici';
 import type { HandoffMessage } from '../../functions/sdk/handoff.ts';
 import type { ReplicaMessage } from '../../functions/sdk/server.ts';
 import type { ReplicaInfo } from './types.ts';

@@ -138,7 +138,9 @@ await describeWithEngine(
       gateway = fns.urls.gateway!;
       const others = await Promise.all([
         startService(['router', '--health-port', '0', '--ingress-url', ingress, '--gateway-url', gateway, ...shared]),
-        startService(['sources', '--health-port', '0', '--storage-webhook-port', '0', '--server', control], { ES_INGRESS_URL: ingress }),
+        startService(['sources', '--health-port', '0', '--storage-webhook-port', '0', '--server', control], {
+          ES_INGRESS_URL: ingress,
+        }),
       ]);
       services.push(...others);
     }, 90_000);
