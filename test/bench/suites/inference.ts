@@ -42,11 +42,23 @@ const SERVING_METRICS: [string, string][] = [
   ['fastify_bare', 'req/s'],
   ['raw_onnxruntime_http', 'req/s'],
   ['v2_infer_single', 'req/s'],
+  ['v2_infer_single_default_settings', 'req/s'],
   ['kserve_python_v2_infer', 'req/s'],
   ['v2_infer_p99_at_1000_ms', 'ms'],
+  ['v2_infer_p99_at_1000_ms_default_settings', 'ms'],
+];
+const BATCH_METRICS: [string, string][] = [
   ['plain_script_rows', 'rows/s'],
   ['batch_rows', 'rows/s'],
 ];
+/**
+ * How InferenceService `iris` — the one every serving figure but the `_default_settings` ones measures — is set up
+ * for throughput, as a KServe user serving small models would: Knative's target burst capacity 0 (the activator
+ * steps out of the path once the replica is ready, and the gateway hands connections to it), and micro-batching
+ * of concurrent requests with its defaults. `iris-defaults` serves the same model with neither.
+ */
+const TUNING = { targetBurstCapacity: 0, batching: true } as const;
+const TUNING_NOTE = 'target-burst-capacity 0 (activator out of the path), batching on (defaults)';
 const SHORT_WINDOW_METRICS: [string, string][] = [
   ['model_cold_start_ms', 'ms'],
   ['upload_to_ready_ms', 'ms'],
@@ -139,7 +151,9 @@ function openNote(o: OpenLoop): string {
 /** v2 infer on the gateway (one replica) beside bare fastify and KServe's Python server, closed and open loop. */
 async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log): Promise<BenchResult[]> {
   const ours = `${platform.urls.gateway}/${NAMESPACE}/iris/v2/models/iris/infer`;
+  const oursDefaults = `${platform.urls.gateway}/${NAMESPACE}/iris-defaults/v2/models/iris-defaults/infer`;
   await checkInfer(ours);
+  await checkInfer(oursDefaults);
   log('starting bare fastify and the KServe Python peer (venv made on first use)');
   // Everything started is stopped, also when a later start fails (the KServe venv can).
   const servers: ChildProcess[] = [];
@@ -154,25 +168,33 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
     const rawUrl = `${raw.match[1]}/v2/models/iris/infer`;
     await checkInfer(rawUrl);
     await checkInfer(kserve.inferUrl);
-    const scaling = (await statusOf(platform, 'inferenceservices', 'iris'))?.scaling as { activatorInPath?: boolean };
+    const inPath = async (isvc: string) =>
+      ((await statusOf(platform, 'inferenceservices', isvc))?.scaling as { activatorInPath?: boolean } | undefined)
+        ?.activatorInPath;
+    const [tunedInPath, defaultsInPath] = [await inPath('iris'), await inPath('iris-defaults')];
     log(
-      `in turns ×${LOAD.runs}: bare fastify, raw onnxruntime over node:http, v2 infer on the gateway, KServe (${LOAD.connections} connections, ${LOAD.warmupSeconds} + ${LOAD.measureSeconds} s, ${SINGLE_ROW_INFER.length} B single-row body)`,
+      `in turns ×${LOAD.runs}: bare fastify, raw onnxruntime over node:http, v2 infer on the gateway (tuned, then default settings), KServe (${LOAD.connections} connections, ${LOAD.warmupSeconds} + ${LOAD.measureSeconds} s, ${SINGLE_ROW_INFER.length} B single-row body)`,
     );
     const runs = {
       bare: [] as LoadResult[],
       raw: [] as LoadResult[],
       ours: [] as LoadResult[],
+      oursDefaults: [] as LoadResult[],
       kserve: [] as LoadResult[],
     };
-    const [bareRate, rawRate, oursRate, kserveRate] = await interleavedMedians([
+    const [bareRate, rawRate, oursRate, oursDefaultsRate, kserveRate] = await interleavedMedians([
       closedLoop(bareUrl, runs.bare),
       closedLoop(rawUrl, runs.raw),
       closedLoop(ours, runs.ours),
+      closedLoop(oursDefaults, runs.oursDefaults),
       closedLoop(kserve.inferUrl, runs.kserve),
     ]);
-    log(`open loop at ${OPEN_LOOP.rate} req/s for ${OPEN_LOOP.seconds} s each: bare fastify, ours, KServe`);
+    log(
+      `open loop at ${OPEN_LOOP.rate} req/s for ${OPEN_LOOP.seconds} s each: bare fastify, ours (tuned, default settings), KServe`,
+    );
     const bareOpen = await openLoop(bareUrl);
     const oursOpen = await openLoop(ours);
+    const oursDefaultsOpen = await openLoop(oursDefaults);
     const kserveOpen = await openLoop(kserve.inferUrl);
     const body = `same ${SINGLE_ROW_INFER.length} B single-row v2 infer body`;
     return [
@@ -193,7 +215,16 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
         { name: 'fastify_bare', value: bareRate! },
         {
           target: '>= 0.6 x fastify_bare',
-          note: `POST /v2/models/iris/infer on the gateway, minReplicas = maxReplicas = 1, activatorInPath ${scaling?.activatorInPath}; ${(oursRate! / rawRate!).toFixed(2)} x raw_onnxruntime_http; ${runsNote(runs.ours)}`,
+          note: `POST /v2/models/iris/infer on the gateway, minReplicas = maxReplicas = 1, ${TUNING_NOTE}: activatorInPath ${tunedInPath}; ${(oursRate! / rawRate!).toFixed(2)} x raw_onnxruntime_http; ${runsNote(runs.ours)}`,
+        },
+      ),
+      result(
+        'v2_infer_single_default_settings',
+        oursDefaultsRate!,
+        'req/s',
+        { name: 'fastify_bare', value: bareRate! },
+        {
+          note: `the same on InferenceService iris-defaults (target-burst-capacity 200, no batching): activatorInPath ${defaultsInPath}, every request relayed by the activator; ${(oursDefaultsRate! / rawRate!).toFixed(2)} x raw_onnxruntime_http; ${runsNote(runs.oursDefaults)}`,
         },
       ),
       result(
@@ -217,8 +248,15 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
         { name: 'kserve_python_v2_infer_p99_at_1000_ms', value: kserveOpen.p99 ?? Number.NaN },
         {
           target: '<= 5 ms, and lower than KServe (ratio < 1)',
-          note: `latency from scheduled send to answer; ${openNote(oursOpen)}`,
+          note: `latency from scheduled send to answer, ${TUNING_NOTE}; ${openNote(oursOpen)}`,
         },
+      ),
+      result(
+        'v2_infer_p99_at_1000_ms_default_settings',
+        oursDefaultsOpen.p99 ?? Number.NaN,
+        'ms',
+        { name: 'kserve_python_v2_infer_p99_at_1000_ms', value: kserveOpen.p99 ?? Number.NaN },
+        { note: `iris-defaults (activator in the path, no batching); ${openNote(oursDefaultsOpen)}` },
       ),
     ];
   } finally {
@@ -305,16 +343,20 @@ async function batchFigures(ctx: Context, platform: PlatformProcess, log: Log): 
 
 /** Throughput, open-loop latency and batch figures, on one platform serving InferenceService `iris` (1 replica). */
 async function onServingPlatform(ctx: Context, log: Log): Promise<BenchResult[]> {
-  log('platform with InferenceService iris (minReplicas = maxReplicas = 1)');
+  log('platform with InferenceServices iris and iris-defaults (minReplicas = maxReplicas = 1)');
   const platform = await startPlatformProcess(['--no-demo', '--log-level', 'warn', '--redis', engines.redis.url]);
   try {
-    const applied = await platform.cli(['apply', '-f', '-'], irisIsvc('iris', ctx.modelPath, { min: 1, max: 1 }));
+    const one = { min: 1, max: 1 };
+    const yaml = `${irisIsvc('iris', ctx.modelPath, one, TUNING)}---\n${irisIsvc('iris-defaults', ctx.modelPath, one)}`;
+    const applied = await platform.cli(['apply', '-f', '-'], yaml);
     if (applied.code !== 0) throw new Error(`apply failed: ${applied.stderr}`);
-    const ready = `${platform.urls.gateway}/${NAMESPACE}/iris/v2/models/iris/ready`;
-    await waitFor('InferenceService iris to serve its model', () => answers200(ready));
+    for (const isvc of ['iris', 'iris-defaults']) {
+      const ready = `${platform.urls.gateway}/${NAMESPACE}/${isvc}/v2/models/${isvc}/ready`;
+      await waitFor(`InferenceService ${isvc} to serve its model`, () => answers200(ready));
+    }
     return [
-      ...(await part(log, 'serving', SERVING_METRICS.slice(0, 4), () => servingFigures(ctx, platform, log))),
-      ...(await part(log, 'batch', SERVING_METRICS.slice(4), () => batchFigures(ctx, platform, log))),
+      ...(await part(log, 'serving', SERVING_METRICS, () => servingFigures(ctx, platform, log))),
+      ...(await part(log, 'batch', BATCH_METRICS, () => batchFigures(ctx, platform, log))),
     ];
   } finally {
     await platform.stop();
@@ -446,7 +488,9 @@ export const inferenceSuite: Suite = {
       await writeFile(ctx.modelPath, model);
       log(`iris model: ${model.length} bytes, accuracy ${accuracy.toFixed(3)}, at ${ctx.modelPath}`);
       // Each platform's parts catch their own failures; these catch a platform that would not start or serve.
-      const serving = await part(log, 'serving platform', SERVING_METRICS, () => onServingPlatform(ctx, log));
+      const serving = await part(log, 'serving platform', [...SERVING_METRICS, ...BATCH_METRICS], () =>
+        onServingPlatform(ctx, log),
+      );
       const short = await part(log, 'short-window platform', SHORT_WINDOW_METRICS, () =>
         onShortWindowPlatform(ctx, log),
       );
