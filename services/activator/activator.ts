@@ -5,9 +5,10 @@
  * request takes a free replica slot at once when nobody is queued ahead of it, or waits in the function's bounded
  * FIFO (balancer.ts) with a deadline. Only waiting costs a promise and a timer; a request with a free slot goes
  * straight to the replica's keep-alive pool and its answer is handed on as undici parses it. Knative's
- * target-burst-capacity rule (burst.ts) decides whether the activator counts as in the path (status, metrics);
- * either way containerConcurrency is enforced here and the request is counted, so the concurrency reported to the
- * autoscaler stays right.
+ * target-burst-capacity rule (burst.ts) decides whether the activator is in the path. Out of it, and with no
+ * containerConcurrency to enforce, the gateway's new connections go straight to replicas (`handoff`), whose
+ * reported load is added to what is counted here; every other request (in-process dispatch from the router
+ * included) passes through `relay`, where containerConcurrency is enforced and the request is counted.
  *
  * A request for a function with no ready replica pokes the autoscaler at once (scale from zero does not wait for
  * its next tick), and every `reportIntervalMs` the time-averaged concurrency and request count of each function

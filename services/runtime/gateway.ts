@@ -8,6 +8,10 @@
  * AbortSignal per request). The request body is read whole first: a request refused by a replica that never ran it
  * is sent again to another one. The in-process path (the router in the embedded platform) calls the activator
  * directly and skips the gateway.
+ *
+ * When the activator is out of a function's path, a new connection for it does not stay here at all: the gateway
+ * reads its first request's head and hands the socket to a replica (first-bytes.ts, `Activator.handoff`,
+ * functions/sdk/handoff.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
