@@ -21,6 +21,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
+import { ConcurrencyMeter } from '../../services/activator/meter.ts';
 
 /** The gateway's IPC message that comes with a handed socket. */
 export interface HandoffMessage {
@@ -64,11 +65,8 @@ export class HandedConnections {
   readonly #sockets = new WeakMap<Socket, Handed>();
   #agent: Agent | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #current = 0;
-  #area = 0;
-  #last = performance.now();
-  #from = this.#last;
-  #requests = 0;
+  /** The activator's meter: the replica measures what the activator would have, had the requests passed it. */
+  readonly #meter = new ConcurrencyMeter(performance.now());
   #reportedBusy = false;
 
   constructor(server: Server, send: (m: DirectLoadMessage) => void) {
@@ -97,16 +95,16 @@ export class HandedConnections {
     const handed = this.#sockets.get(req.socket);
     if (!handed) return false;
     const url = req.url ?? '/';
-    const { prefix } = handed;
-    const next = url.charCodeAt(prefix.length);
-    if (!url.startsWith(prefix) || !((Number.isNaN(next) || next === 47 /* / */ || next === 63) /* ? */)) {
+    const rest = url.slice(handed.prefix.length);
+    // The function's own paths are the prefix itself and what goes on below it: `prefix/…`, `prefix?…`.
+    if (!url.startsWith(handed.prefix) || !(rest === '' || rest[0] === '/' || rest[0] === '?')) {
       this.#relayToGateway(handed, req, res);
       return true;
     }
-    req.url = Number.isNaN(next) || next === 63 ? `/${url.slice(prefix.length)}` : url.slice(prefix.length);
+    req.url = rest[0] === '/' ? rest : `/${rest}`;
     if (performance.now() >= handed.closesAt) res.setHeader('connection', 'close');
-    this.#arrive();
-    res.once('close', () => this.#leave());
+    this.#meter.arrive(performance.now());
+    res.once('close', () => this.#meter.leave(performance.now()));
     return false;
   }
 
@@ -116,32 +114,9 @@ export class HandedConnections {
     this.#agent?.destroy();
   }
 
-  #arrive(): void {
-    const now = performance.now();
-    this.#area += this.#current * (now - this.#last);
-    this.#last = now;
-    this.#current++;
-    this.#requests++;
-  }
-
-  #leave(): void {
-    const now = performance.now();
-    this.#area += this.#current * (now - this.#last);
-    this.#last = now;
-    this.#current--;
-  }
-
   /** Sends the interval's load; an idle replica sends one zero report after its last busy one, then none. */
   #report(): void {
-    const now = performance.now();
-    this.#area += this.#current * (now - this.#last);
-    this.#last = now;
-    const ms = now - this.#from;
-    const concurrency = ms > 0 ? this.#area / ms : this.#current;
-    const requests = this.#requests;
-    this.#area = 0;
-    this.#requests = 0;
-    this.#from = now;
+    const { concurrency, requests } = this.#meter.take(performance.now());
     const busy = requests > 0 || concurrency > 0;
     if (busy || this.#reportedBusy) this.#send({ type: 'es:load', concurrency, requests });
     this.#reportedBusy = busy;

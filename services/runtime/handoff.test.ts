@@ -155,6 +155,20 @@ describe('connection handoff', () => {
     expect(text).toContain('"path":"/slowly"');
   });
 
+  it('lets a replica being stopped finish the request on a handed connection, then close it', async () => {
+    const client = connection();
+    const first = await post(client, '/default/other', {});
+    const slow = post(client, '/default/other', { ms: 500 });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = rt.scale('default/other', 0);
+    const answer = await slow;
+    expect(answer.status).toBe(200);
+    expect(answer.json.pid).toBe(first.json.pid);
+    expect(answer.headers.connection).toBe('close');
+    await stopped;
+    await rt.scale('default/other', 1);
+  });
+
   it('reports the load of handed connections to the autoscaler, through the activator', async () => {
     const client = connection();
     await post(client, '/default/direct', {});
