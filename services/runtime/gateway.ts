@@ -254,7 +254,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 1000).unref();
+        // Also resolves when `close` never comes: node waits for every replica that was handed a connection to say
+        // it has closed them all, and never hears it from one that has exited. Those connections are not ours.
+        setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, 1000).unref();
       }),
   };
 }

@@ -190,4 +190,18 @@ describe('connection handoff', () => {
     // one request at a time, each ~20 ms: a concurrency near 1 while it ran
     expect(Math.max(...direct.map((r) => r.concurrency))).toBeGreaterThan(0.5);
   });
+
+  it('closes the gateway within its grace after a replica that held a handed connection has exited', async () => {
+    const gw2 = await createGateway({ activator, port: 0 });
+    const client = new Client(gw2.url);
+    const res = await client.request({ method: 'POST', path: '/default/other', headers: ceHeaders('c1'), body: '{}' });
+    await res.body.text();
+    expect(res.statusCode).toBe(200);
+    await rt.scale('default/other', 0);
+    const started = Date.now();
+    await gw2.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    await client.close();
+    await rt.scale('default/other', 1);
+  });
 });
