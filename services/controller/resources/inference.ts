@@ -12,7 +12,7 @@ export const MODEL_FORMATS = ['onnx'] as const;
 export interface BatchingSpec {
   /** @defaultValue 32 */
   maxBatchSize?: number;
-  /** Longest a request waits for others to join its batch. @defaultValue 5 */
+  /** Longest a request waits for others to join its batch. @defaultValue 10 */
   maxLatencyMs?: number;
 }
 
