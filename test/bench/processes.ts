@@ -64,3 +64,22 @@ export function runScript(script: string, args: string[]): Promise<string> {
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited ${code}`))));
   });
 }
+
+/** Runs a process to its end; resolves with its wall time (spawn to exit) and output, rejects on a non-zero exit. */
+export function timedProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ ms: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      const ms = performance.now() - started;
+      if (code === 0) resolve({ ms, out });
+      else reject(new Error(`${args.slice(1, 4).join(' ')} exited ${code}: ${out.slice(-1500)}`));
+    });
+  });
+}

@@ -17,7 +17,7 @@ import {
 import { interleavedMedians, LOAD, type LoadResult, median, rateOnce } from '../load.ts';
 import type { Suite } from '../main.ts';
 import { startKservePeer } from '../peers/kserve-peer.ts';
-import { ROOT, runScript, startScript, stop } from '../processes.ts';
+import { ROOT, runScript, startScript, stop, timedProcess } from '../processes.ts';
 import { type BenchResult, result } from '../report.ts';
 import { type Stalls, stallsNote, watchStalls } from '../stall-probe.ts';
 
@@ -263,22 +263,6 @@ async function servingFigures(ctx: Context, platform: PlatformProcess, log: Log)
     await kserve?.stop();
     for (const server of servers) await stop(server);
   }
-}
-
-/** Runs a process to its end; resolves with its wall time (spawn to exit) and output, rejects on a non-zero exit. */
-function timedProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => {
-      const ms = performance.now() - started;
-      if (code === 0) resolve({ ms, out });
-      else reject(new Error(`${args.slice(1, 4).join(' ')} exited ${code}: ${out.slice(-1500)}`));
-    });
-  });
 }
 
 async function countLines(path: string): Promise<number> {
