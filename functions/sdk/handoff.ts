@@ -22,6 +22,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConcurrencyMeter } from '../../services/activator/meter.ts';
+import { errorAnswer } from './invoke.ts';
 
 /** The gateway's IPC message that comes with a handed socket. */
 export interface HandoffMessage {
@@ -141,9 +142,9 @@ export class HandedConnections {
         res.destroy();
         return;
       }
-      const body = JSON.stringify({ error: `gateway unreachable: ${err.message}`, code: 'ES_ERR_BACKEND_UNAVAILABLE' });
-      res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      const answer = errorAnswer(502, `gateway unreachable: ${err.message}`, 'ES_ERR_BACKEND_UNAVAILABLE');
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body!.length) });
+      res.end(answer.body);
     });
     req.pipe(out);
   }

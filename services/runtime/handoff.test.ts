@@ -191,6 +191,24 @@ describe('connection handoff', () => {
     expect(Math.max(...direct.map((r) => r.concurrency))).toBeGreaterThan(0.5);
   });
 
+  it('answers 502 with the reason when the gateway a request for another path goes back to is gone', async () => {
+    const gw2 = await createGateway({ activator, port: 0 });
+    const client = new Client(gw2.url);
+    const send = async (path: string) => {
+      const res = await client.request({ method: 'POST', path, headers: ceHeaders('g1'), body: '{}' });
+      return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
+    };
+    expect((await send('/default/direct')).status).toBe(200);
+    await gw2.close();
+    // the connection is the replica's and outlives the gateway; only a request for another path needs it
+    expect((await send('/default/direct')).status).toBe(200);
+    const other = await send('/default/other');
+    expect(other.status).toBe(502);
+    expect(other.json).toMatchObject({ code: 'ES_ERR_BACKEND_UNAVAILABLE' });
+    expect(other.json.error).toMatch(/^gateway unreachable: .*ECONNREFUSED/);
+    await client.close();
+  });
+
   it('closes the gateway within its grace after a replica that held a handed connection has exited', async () => {
     const gw2 = await createGateway({ activator, port: 0 });
     const client = new Client(gw2.url);
